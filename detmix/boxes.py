@@ -1,0 +1,71 @@
+"""Vectorised box math in pixel coordinates: the one place detmix computes boxes.
+
+Boxes are float arrays of shape ``(N, 4 + k)``: ``x_min, y_min, x_max, y_max`` in pixels of
+a continuous image plane (pixel ``i`` spans ``[i, i + 1)``), then ``k`` extra columns (encoded
+labels) that every function here passes through untouched. Normalized <-> pixel conversion is
+Albumentations' (``normalize_bboxes`` / ``denormalize_bboxes``); these functions never convert.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+XYXY = tuple[float, float, float, float]
+
+
+def box_areas(boxes: np.ndarray) -> np.ndarray:
+    """Area of each box, zero for empty or inverted ones. Shape ``(N,)``."""
+    widths = np.clip(boxes[:, 2] - boxes[:, 0], 0, None)
+    heights = np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+    return widths * heights
+
+
+def scale_offset_boxes(boxes: np.ndarray, scale_xy: tuple[float, float], offset_xy: tuple[float, float]) -> np.ndarray:
+    """Map boxes by ``x' = x * scale_x + offset_x`` (same for y); returns a new array."""
+    out = boxes.copy()
+    out[:, [0, 2]] = boxes[:, [0, 2]] * scale_xy[0] + offset_xy[0]
+    out[:, [1, 3]] = boxes[:, [1, 3]] * scale_xy[1] + offset_xy[1]
+    return out
+
+
+def clip_boxes(boxes: np.ndarray, region_xyxy: XYXY) -> np.ndarray:
+    """Intersect each box with ``region_xyxy``; a box outside it comes back with zero area."""
+    out = boxes.copy()
+    x0, y0, x1, y1 = region_xyxy
+    out[:, [0, 2]] = np.clip(boxes[:, [0, 2]], x0, x1)
+    out[:, [1, 3]] = np.clip(boxes[:, [1, 3]], y0, y1)
+    return out
+
+
+def visible_fraction(visible: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """Visible area over whole area per box; 0 where the whole box has no area."""
+    whole_area = box_areas(whole)
+    return np.divide(box_areas(visible), whole_area, out=np.zeros_like(whole_area), where=whole_area > 0)
+
+
+def subtract_rect(boxes: np.ndarray, rect_xyxy: XYXY) -> tuple[np.ndarray, np.ndarray]:
+    """What stays of each box when ``rect_xyxy`` is painted over it.
+
+    Returns ``(tight, fraction)``: ``tight`` is the bounding box of ``box minus rect`` (a box
+    shrinks only where the rect covers a whole side strip of it; a hole, a corner or a split
+    keeps its extent), ``fraction`` the area left over the box's area (0 when fully covered).
+    """
+    covered = clip_boxes(boxes, rect_xyxy)
+    fraction = 1.0 - visible_fraction(covered, boxes)
+    x0, y0, x1, y1 = rect_xyxy
+    spans_height = (y0 <= boxes[:, 1]) & (y1 >= boxes[:, 3])
+    spans_width = (x0 <= boxes[:, 0]) & (x1 >= boxes[:, 2])
+    tight = boxes.copy()
+    # A side strip is covered when the rect spans the box's other axis and reaches over one edge.
+    tight[:, 0] = np.where(spans_height & (x0 <= boxes[:, 0]) & (x1 > boxes[:, 0]), np.minimum(x1, boxes[:, 2]), tight[:, 0])
+    tight[:, 2] = np.where(spans_height & (x1 >= boxes[:, 2]) & (x0 < boxes[:, 2]), np.maximum(x0, boxes[:, 0]), tight[:, 2])
+    tight[:, 1] = np.where(spans_width & (y0 <= boxes[:, 1]) & (y1 > boxes[:, 1]), np.minimum(y1, boxes[:, 3]), tight[:, 1])
+    tight[:, 3] = np.where(spans_width & (y1 >= boxes[:, 3]) & (y0 < boxes[:, 3]), np.maximum(y0, boxes[:, 1]), tight[:, 3])
+    return tight, np.clip(fraction, 0.0, 1.0)
+
+
+def points_in_region(points_xy: np.ndarray, region_xyxy: XYXY) -> np.ndarray:
+    """Boolean mask of points inside the half-open region ``[x0, x1) x [y0, y1)``."""
+    x0, y0, x1, y1 = region_xyxy
+    x, y = points_xy[:, 0], points_xy[:, 1]
+    return (x >= x0) & (x < x1) & (y >= y0) & (y < y1)

@@ -1,0 +1,1 @@
+"""Pure kernels: deterministic functions of arrays and explicit numbers (no RNG state, no classes)."""

@@ -1,0 +1,154 @@
+"""Placing a source image on an output canvas: the geometry every mixing transform shares.
+
+A :class:`Placement` says that a source of size ``src_hw`` is resized to ``scaled_hw``, its
+top-left corner put at ``offset_xy`` on the canvas, and that only ``region_xyxy`` of the canvas
+shows it. Rendering touches only that region (one affine warp, or a plain copy at scale 1), and
+boxes and keypoints follow the very same map, so pixels and annotations cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+from detmix import boxes as B
+
+Fill = float | Sequence[float]
+
+
+class Placement(NamedTuple):
+    """Where one source lands on the canvas (all integers, canvas pixels)."""
+
+    src_hw: tuple[int, int]
+    scaled_hw: tuple[int, int]
+    offset_xy: tuple[int, int]
+    region_xyxy: tuple[int, int, int, int]
+
+    @property
+    def scale_xy(self) -> tuple[float, float]:
+        """Per-axis scale from source to canvas pixels."""
+        return self.scaled_hw[1] / self.src_hw[1], self.scaled_hw[0] / self.src_hw[0]
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the region shows nothing of the source."""
+        x0, y0, x1, y1 = self.region_xyxy
+        return x1 <= x0 or y1 <= y0
+
+    def restricted_to(self, rect_xyxy: tuple[int, int, int, int]) -> Placement:
+        """The same placement showing only its region's overlap with ``rect_xyxy``."""
+        x0, y0, x1, y1 = self.region_xyxy
+        rx0, ry0, rx1, ry1 = rect_xyxy
+        nx0, ny0 = max(x0, rx0), max(y0, ry0)
+        region = (nx0, ny0, max(nx0, min(x1, rx1)), max(ny0, min(y1, ry1)))
+        return self._replace(region_xyxy=region)
+
+
+def scaled_size(src_hw: tuple[int, int], scale: float) -> tuple[int, int]:
+    """``src_hw`` times ``scale``, rounded, at least one pixel per side."""
+    return max(1, round(src_hw[0] * scale)), max(1, round(src_hw[1] * scale))
+
+
+def identity_placement(image_hw: tuple[int, int]) -> Placement:
+    """A source shown as is on a canvas of its own size."""
+    return Placement(image_hw, image_hw, (0, 0), (0, 0, image_hw[1], image_hw[0]))
+
+
+def letterbox_placement(src_hw: tuple[int, int], canvas_hw: tuple[int, int]) -> Placement:
+    """Fit ``src_hw`` inside ``canvas_hw`` with one aspect-keeping scale, centred."""
+    scale = min(canvas_hw[0] / src_hw[0], canvas_hw[1] / src_hw[1])
+    scaled_h, scaled_w = scaled_size(src_hw, scale)
+    scaled_h, scaled_w = min(scaled_h, canvas_hw[0]), min(scaled_w, canvas_hw[1])
+    x0, y0 = (canvas_hw[1] - scaled_w) // 2, (canvas_hw[0] - scaled_h) // 2
+    return Placement(src_hw, (scaled_h, scaled_w), (x0, y0), (x0, y0, x0 + scaled_w, y0 + scaled_h))
+
+
+def new_canvas(like: np.ndarray, canvas_hw: tuple[int, int], fill: Fill) -> np.ndarray:
+    """A canvas of ``canvas_hw`` with ``like``'s channels and dtype, filled with ``fill``."""
+    canvas = np.empty((*canvas_hw, *like.shape[2:]), dtype=like.dtype)
+    canvas[...] = fill
+    return canvas
+
+
+def render(src: np.ndarray, placement: Placement, canvas_hw: tuple[int, int], fill: Fill, interpolation: int) -> np.ndarray:
+    """``src`` alone on a canvas of ``canvas_hw``; the source itself when the placement is the identity."""
+    if placement == identity_placement(canvas_hw):
+        return src
+    return paste_all([src], [placement], canvas_hw, fill, interpolation)
+
+
+def paste_all(
+    sources: Sequence[np.ndarray],
+    placements: Sequence[Placement],
+    canvas_hw: tuple[int, int],
+    fill: Fill,
+    interpolation: int,
+) -> np.ndarray:
+    """A new canvas of ``canvas_hw`` filled with ``fill``, each source pasted at its placement."""
+    canvas = new_canvas(sources[0], canvas_hw, fill)
+    for src, placement in zip(sources, placements):
+        paste(canvas, src, placement, interpolation)
+    return canvas
+
+
+def paste(canvas: np.ndarray, src: np.ndarray, placement: Placement, interpolation: int) -> None:
+    """Render ``src`` into ``canvas`` (a canvas this package made) over ``placement.region_xyxy``.
+
+    At scale 1 this is a slice copy; otherwise one ``cv2.warpAffine`` renders the region alone,
+    with the pixel-centre convention of ``cv2.resize`` and the source's edge pixels replicated.
+    """
+    if placement.is_empty:
+        return
+    x0, y0, x1, y1 = placement.region_xyxy
+    ox, oy = placement.offset_xy
+    if placement.scaled_hw == placement.src_hw:
+        canvas[y0:y1, x0:x1] = src[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+        return
+    sx, sy = placement.scale_xy
+    warp = np.array([[sx, 0.0, 0.5 * sx - 0.5 + ox - x0], [0.0, sy, 0.5 * sy - 0.5 + oy - y0]])
+    rendered = cv2.warpAffine(src, warp, (x1 - x0, y1 - y0), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+    canvas[y0:y1, x0:x1] = rendered.reshape(canvas[y0:y1, x0:x1].shape)
+
+
+def place_bboxes(bboxes: np.ndarray, placement: Placement) -> tuple[np.ndarray, np.ndarray]:
+    """Map pixel boxes of the source onto the canvas and clip them to the placement's region.
+
+    Args:
+        bboxes: ``(N, 4 + k)`` boxes in source pixels.
+        placement: where the source lands.
+
+    Returns:
+        ``(boxes, visibility)``: ``(N, 4 + k)`` boxes in canvas pixels clipped to the region, same
+        dtype, and the visible fraction of each box's whole area at canvas scale, shape ``(N,)``.
+    """
+    whole = B.scale_offset_boxes(bboxes, placement.scale_xy, placement.offset_xy)
+    visible = B.clip_boxes(whole, placement.region_xyxy)
+    return visible, B.visible_fraction(visible, whole)
+
+
+def place_keypoints(keypoints: np.ndarray, placement: Placement) -> tuple[np.ndarray, np.ndarray]:
+    """Map pixel keypoints (Albumentations' ``x, y, z, angle, scale, ...``) onto the canvas.
+
+    Returns the moved keypoints (their ``scale`` column grown by the larger axis scale, as
+    Albumentations' resize does) and a mask of those that land inside the placement's region.
+    """
+    sx, sy = placement.scale_xy
+    out = keypoints.copy()
+    out[:, 0] = keypoints[:, 0] * sx + placement.offset_xy[0]
+    out[:, 1] = keypoints[:, 1] * sy + placement.offset_xy[1]
+    out[:, 4] = keypoints[:, 4] * max(sx, sy)
+    return out, B.points_in_region(out, placement.region_xyxy)
+
+
+def place_all_bboxes(bboxes: Sequence[np.ndarray], placements: Sequence[Placement]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`place_bboxes` for each source, concatenated in source order."""
+    placed = [place_bboxes(b, p) for b, p in zip(bboxes, placements)]
+    return np.concatenate([b for b, _ in placed]), np.concatenate([v for _, v in placed])
+
+
+def place_all_keypoints(keypoints: Sequence[np.ndarray], placements: Sequence[Placement]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`place_keypoints` for each source, concatenated in source order."""
+    placed = [place_keypoints(k, p) for k, p in zip(keypoints, placements)]
+    return np.concatenate([k for k, _ in placed]), np.concatenate([v for _, v in placed])

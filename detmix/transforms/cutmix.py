@@ -1,0 +1,119 @@
+"""CutMix for detection: a patch of one image pasted into another, boxes kept by visibility."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+from albumentations.core.transforms_interface import BaseTransformInitSchema
+from pydantic import Field
+
+from detmix.functional import cutmix as fcutmix
+from detmix.functional.placement import Fill, Placement, letterbox_placement
+from detmix.transforms.base import Extra, Interpolation, MixingTransform, common_columns
+
+Rect = fcutmix.Rect
+
+
+class CutMix(MixingTransform):
+    """Paste a rectangle of one extra (letterboxed to the primary's size) into the primary.
+
+    ``lam`` is drawn from ``Beta(alpha, alpha)``; the rectangle has about ``(1 - lam)`` of the
+    image area, a uniformly random centre, and is clipped to the image. The extra shows through
+    the rectangle at the same position.
+
+    Box rule: the extra's boxes keep only their part inside the rectangle; the primary's boxes
+    lose the part under it (shrinking only where the rectangle covers a whole side strip, so a
+    box always bounds what is left of its object). Either kind is dropped when its visible
+    fraction is below ``max(min_visibility, BboxParams.min_visibility)``, when nothing of it is
+    visible, or by the Compose's ``min_area``/``min_width``/``min_height``. Primary boxes come
+    first. Keypoints under the rectangle (primary) or outside it (extra) are removed when
+    ``KeypointParams.remove_invisible`` is set.
+
+    Args:
+        alpha (float): Beta distribution parameter. Default: 1.0.
+        min_visibility (float): least visible fraction of a box to keep it. Default: 0.25.
+        fill (float | tuple[float, ...]): letterbox fill on the 0-255 scale. Default: 114.
+        fill_mask (float | tuple[float, ...]): letterbox fill of masks. Default: 0.
+        interpolation (int): OpenCV flag for images. Default: cv2.INTER_LINEAR.
+        mask_interpolation (int): OpenCV flag for masks. Default: cv2.INTER_NEAREST.
+        metadata_key (str): Compose-call key holding 1 or more extras. Default: "cutmix_metadata".
+        p (float): probability of applying. Default: 0.5.
+
+    Targets:
+        image, mask, bboxes, keypoints
+
+    Image types:
+        uint8, float32
+    """
+
+    extras_needed = 1
+
+    class InitSchema(BaseTransformInitSchema):
+        alpha: float = Field(gt=0)
+        min_visibility: float = Field(ge=0, le=1)
+        fill: float | tuple[float, ...]
+        fill_mask: float | tuple[float, ...]
+        interpolation: Interpolation
+        mask_interpolation: Interpolation
+        metadata_key: str
+
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        min_visibility: float = 0.25,
+        fill: Fill = 114,
+        fill_mask: Fill = 0,
+        interpolation: int = cv2.INTER_LINEAR,
+        mask_interpolation: int = cv2.INTER_NEAREST,
+        metadata_key: str = "cutmix_metadata",
+        p: float = 0.5,
+    ) -> None:
+        super().__init__(p=p)
+        self.alpha = alpha
+        self.min_visibility = min_visibility
+        self.fill = fill
+        self.fill_mask = fill_mask
+        self.interpolation = interpolation
+        self.mask_interpolation = mask_interpolation
+        self.metadata_key = metadata_key
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """Choose the extra, draw ``lam`` and the rectangle, letterbox the extra."""
+        extras = self.take_extras(data)
+        image_hw = data["image"].shape[:2]
+        lam = float(self.random_generator.beta(self.alpha, self.alpha))
+        rect = fcutmix.sample_cut_rect(self.random_generator, image_hw, lam)
+        placement = letterbox_placement(extras[0]["image"].shape[:2], image_hw)
+        return {"extras": extras, "rect": rect, "placement": placement}
+
+    def apply(self, img: np.ndarray, extras: list[Extra], placement: Placement, rect: Rect, **params: Any) -> np.ndarray:
+        return fcutmix.cutmix_image(img, extras[0]["image"], placement, rect, self.fill_for(img), self.interpolation)
+
+    def apply_to_mask(self, mask: np.ndarray, extras: list[Extra], placement: Placement, rect: Rect, **params: Any) -> np.ndarray:
+        return fcutmix.cutmix_image(mask, extras[0]["mask"], placement, rect, self.fill_mask, self.mask_interpolation)
+
+    def apply_to_bboxes(
+        self,
+        bboxes: np.ndarray,
+        extras: list[Extra],
+        placement: Placement,
+        rect: Rect,
+        shape: tuple[int, ...],
+        **params: Any,
+    ) -> np.ndarray:
+        primary, other = self.pixel_bboxes([bboxes, extras[0]["bboxes"]], [shape[:2], placement.src_hw])
+        boxes, visibility = fcutmix.cutmix_bboxes(primary, other, placement, rect)
+        return self.keep_visible_bboxes(boxes, visibility, shape[:2], bboxes.dtype, self.min_visibility)
+
+    def apply_to_keypoints(
+        self,
+        keypoints: np.ndarray,
+        extras: list[Extra],
+        placement: Placement,
+        rect: Rect,
+        **params: Any,
+    ) -> np.ndarray:
+        primary, other = common_columns([keypoints, extras[0]["keypoints"]])
+        return self.keep_visible_keypoints(*fcutmix.cutmix_keypoints(primary, other, placement, rect))

@@ -1,0 +1,147 @@
+"""MixUp for detection: a blend of two images whose output carries both label sets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import cv2
+import numpy as np
+from albumentations.core.transforms_interface import BaseTransformInitSchema
+from pydantic import Field
+
+from detmix.functional import mixup as fmixup
+from detmix.functional.placement import (
+    Fill,
+    Placement,
+    identity_placement,
+    letterbox_placement,
+    place_all_bboxes,
+    place_all_keypoints,
+    render,
+)
+from detmix.transforms.base import Extra, Interpolation, MixingTransform, common_columns
+
+
+class MixUp(MixingTransform):
+    """Blend the primary with one extra: ``lam * primary + (1 - lam) * other``.
+
+    ``lam`` is drawn from ``Beta(alpha, beta)`` (``beta`` defaults to ``alpha``) and kept strictly
+    inside (0, 1). An extra of another size is letterboxed into the primary's size (one
+    aspect-keeping scale, centred, ``fill`` around it). The output carries the boxes, keypoints
+    and label fields of both images, the primary's first; boxes are only dropped by the
+    Compose's ``min_area``/``min_width``/``min_height``. Masks keep each image's non-zero labels,
+    the image with the larger weight winning where both have one.
+
+    Args:
+        alpha (float): Beta distribution parameter. Default: 32.0 (lam close to 0.5).
+        beta (float | None): second Beta parameter; None means ``alpha``. Default: None.
+        weight_field (str | None): a label field declared in the Compose's ``BboxParams`` that
+            receives ``lam`` for the primary's boxes and ``1 - lam`` for the other's (per-box
+            loss weights). Pass it for the primary (e.g. ones); extras may omit it. Default: None.
+        fill (float | tuple[float, ...]): letterbox fill on the 0-255 scale. Default: 114.
+        fill_mask (float | tuple[float, ...]): letterbox fill of masks. Default: 0.
+        interpolation (int): OpenCV flag for images. Default: cv2.INTER_LINEAR.
+        mask_interpolation (int): OpenCV flag for masks. Default: cv2.INTER_NEAREST.
+        metadata_key (str): Compose-call key holding 1 or more extras. Default: "mixup_metadata".
+        p (float): probability of applying. Default: 0.5.
+
+    Targets:
+        image, mask, bboxes, keypoints
+
+    Image types:
+        uint8, float32
+    """
+
+    extras_needed = 1
+
+    class InitSchema(BaseTransformInitSchema):
+        alpha: float = Field(gt=0)
+        beta: Annotated[float, Field(gt=0)] | None
+        weight_field: str | None
+        fill: float | tuple[float, ...]
+        fill_mask: float | tuple[float, ...]
+        interpolation: Interpolation
+        mask_interpolation: Interpolation
+        metadata_key: str
+
+    def __init__(
+        self,
+        alpha: float = 32.0,
+        beta: float | None = None,
+        weight_field: str | None = None,
+        fill: Fill = 114,
+        fill_mask: Fill = 0,
+        interpolation: int = cv2.INTER_LINEAR,
+        mask_interpolation: int = cv2.INTER_NEAREST,
+        metadata_key: str = "mixup_metadata",
+        p: float = 0.5,
+    ) -> None:
+        super().__init__(p=p)
+        self.alpha = alpha
+        self.beta = beta
+        self.weight_field = weight_field
+        self.fill = fill
+        self.fill_mask = fill_mask
+        self.interpolation = interpolation
+        self.mask_interpolation = mask_interpolation
+        self.metadata_key = metadata_key
+
+    def label_defaults(self, target: str, count: int) -> dict[str, list[Any]]:
+        """Extras without the weight field get ones (overwritten by ``1 - lam`` anyway)."""
+        return {self.weight_field: [1.0] * count} if target == "bboxes" and self.weight_field else {}
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """Choose the extra, draw ``lam`` and letterbox the extra into the primary's size."""
+        extras = self.take_extras(data)
+        weight_column = self._weight_column(data)
+        lam = fmixup.sample_mixup_lambda(self.random_generator, self.alpha, self.beta or self.alpha)
+        placement = letterbox_placement(extras[0]["image"].shape[:2], data["image"].shape[:2])
+        return {"extras": extras, "lam": lam, "placement": placement, "weight_column": weight_column}
+
+    def _weight_column(self, data: dict[str, Any]) -> int | None:
+        """Index of ``weight_field`` counted from the end of the box columns, after validation."""
+        if self.weight_field is None or data.get("bboxes") is None:
+            return None
+        fields = list(self.get_processor("bboxes").params.label_fields or [])
+        if self.weight_field not in fields:
+            raise ValueError(f"MixUp: weight_field '{self.weight_field}' is not among the Compose's bbox label_fields {fields}")
+        meta = self.get_processor("bboxes").label_manager.metadata.get("bboxes", {}).get(self.weight_field)
+        if meta is not None and (not meta.is_numerical or (meta.dtype is not None and meta.dtype.kind != "f")):
+            raise ValueError(f"MixUp: weight_field '{self.weight_field}' must hold floats, got {meta.dtype or meta.input_type.__name__}")
+        return fields.index(self.weight_field) - len(fields)
+
+    def apply(self, img: np.ndarray, extras: list[Extra], lam: float, placement: Placement, **params: Any) -> np.ndarray:
+        other = render(extras[0]["image"], placement, img.shape[:2], self.fill_for(img), self.interpolation)
+        return fmixup.mixup_image(img, other, lam)
+
+    def apply_to_mask(self, mask: np.ndarray, extras: list[Extra], lam: float, placement: Placement, **params: Any) -> np.ndarray:
+        other = render(extras[0]["mask"], placement, mask.shape[:2], self.fill_mask, self.mask_interpolation)
+        return fmixup.mixup_mask(mask, other, lam)
+
+    def apply_to_bboxes(
+        self,
+        bboxes: np.ndarray,
+        extras: list[Extra],
+        lam: float,
+        placement: Placement,
+        weight_column: int | None,
+        shape: tuple[int, ...],
+        **params: Any,
+    ) -> np.ndarray:
+        image_hw = shape[:2]
+        sources = self.pixel_bboxes([bboxes, extras[0]["bboxes"]], [image_hw, placement.src_hw])
+        boxes, visibility = place_all_bboxes(sources, [identity_placement(image_hw), placement])
+        if weight_column is not None:
+            boxes[:, weight_column] = np.repeat([lam, 1.0 - lam], [len(sources[0]), len(sources[1])])
+        return self.keep_visible_bboxes(boxes, visibility, image_hw, bboxes.dtype)
+
+    def apply_to_keypoints(
+        self,
+        keypoints: np.ndarray,
+        extras: list[Extra],
+        placement: Placement,
+        shape: tuple[int, ...],
+        **params: Any,
+    ) -> np.ndarray:
+        sources = common_columns([keypoints, extras[0]["keypoints"]])
+        return self.keep_visible_keypoints(*place_all_keypoints(sources, [identity_placement(shape[:2]), placement]))

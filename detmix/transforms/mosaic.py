@@ -1,0 +1,113 @@
+"""Mosaic: four images around a random centre, YOLOv5/YOLOv8 layout."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import cv2
+import numpy as np
+from albumentations.core.pydantic import check_range_bounds, nondecreasing
+from albumentations.core.transforms_interface import BaseTransformInitSchema
+from pydantic import AfterValidator
+
+from detmix.functional import mosaic as fmosaic
+from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
+from detmix.transforms.base import Extra, Interpolation, MixingTransform, common_columns
+
+
+class Mosaic(MixingTransform):
+    """Four images in a 2x2 mosaic around a random centre.
+
+    The centre is drawn uniformly in ``center_range`` of the output's width and height. The
+    primary fills the top-left quadrant with its bottom-right corner at the centre; three extras
+    fill top-right, bottom-left and bottom-right, each touching the centre with its nearest
+    corner. Every image is scaled so its long side equals ``max(target_size)`` (aspect kept) and
+    only the part its quadrant shows is rendered; uncovered area is ``fill``.
+
+    Boxes are scaled, offset and clipped to what their quadrant shows. A box is dropped when
+    nothing of it is visible, when its visible fraction (visible area over the area the whole box
+    has at the output scale) is below ``BboxParams.min_visibility``, or by the Compose's
+    ``min_area``/``min_width``/``min_height``. Output boxes come in quadrant order.
+
+    Args:
+        target_size (tuple[int, int]): output ``(height, width)``. Default: (640, 640).
+        center_range (tuple[float, float]): range of the centre, as fractions of height and
+            width. Default: (0.25, 0.75).
+        fill (float | tuple[float, ...]): image value of uncovered area, on the 0-255 scale
+            (divided by 255 for float32 images). Default: 114.
+        fill_mask (float | tuple[float, ...]): mask value of uncovered area. Default: 0.
+        interpolation (int): OpenCV flag for images: NEAREST, LINEAR, CUBIC or LANCZOS4.
+            Default: cv2.INTER_LINEAR.
+        mask_interpolation (int): OpenCV flag for masks. Default: cv2.INTER_NEAREST.
+        metadata_key (str): Compose-call key holding 3 or more extra samples. Default:
+            "mosaic_metadata".
+        p (float): probability of applying. Default: 0.5.
+
+    Targets:
+        image, mask, bboxes, keypoints
+
+    Image types:
+        uint8, float32
+
+    Example:
+        >>> aug = A.Compose([detmix.Mosaic(target_size=(320, 320), p=1)],
+        ...                 bbox_params=A.BboxParams("coco", label_fields=["labels"]))
+        >>> out = aug(image=img, bboxes=boxes, labels=labels,
+        ...           mosaic_metadata=[{"image": i, "bboxes": b, "labels": l} for i, b, l in others])
+    """
+
+    extras_needed = 3
+
+    class InitSchema(BaseTransformInitSchema):
+        target_size: Annotated[tuple[int, int], AfterValidator(check_range_bounds(1, None))]
+        center_range: Annotated[
+            tuple[float, float],
+            AfterValidator(check_range_bounds(0, 1)),
+            AfterValidator(nondecreasing),
+        ]
+        fill: float | tuple[float, ...]
+        fill_mask: float | tuple[float, ...]
+        interpolation: Interpolation
+        mask_interpolation: Interpolation
+        metadata_key: str
+
+    def __init__(
+        self,
+        target_size: tuple[int, int] = (640, 640),
+        center_range: tuple[float, float] = (0.25, 0.75),
+        fill: Fill = 114,
+        fill_mask: Fill = 0,
+        interpolation: int = cv2.INTER_LINEAR,
+        mask_interpolation: int = cv2.INTER_NEAREST,
+        metadata_key: str = "mosaic_metadata",
+        p: float = 0.5,
+    ) -> None:
+        super().__init__(p=p)
+        self.target_size = target_size
+        self.center_range = center_range
+        self.fill = fill
+        self.fill_mask = fill_mask
+        self.interpolation = interpolation
+        self.mask_interpolation = mask_interpolation
+        self.metadata_key = metadata_key
+
+    def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """Choose the extras, draw the centre and place the four images."""
+        extras = self.take_extras(data)
+        center_xy = fmosaic.sample_mosaic_center(self.py_random, self.target_size, self.center_range)
+        sources_hw = [data["image"].shape[:2], *(extra["image"].shape[:2] for extra in extras)]
+        return {"extras": extras, "placements": fmosaic.mosaic_placements(sources_hw, self.target_size, center_xy)}
+
+    def apply(self, img: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
+        return paste_all([img, *(e["image"] for e in extras)], placements, self.target_size, self.fill_for(img), self.interpolation)
+
+    def apply_to_mask(self, mask: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
+        return paste_all([mask, *(e["mask"] for e in extras)], placements, self.target_size, self.fill_mask, self.mask_interpolation)
+
+    def apply_to_bboxes(self, bboxes: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
+        sources = self.pixel_bboxes([bboxes, *(e["bboxes"] for e in extras)], [p.src_hw for p in placements])
+        return self.keep_visible_bboxes(*place_all_bboxes(sources, placements), self.target_size, bboxes.dtype)
+
+    def apply_to_keypoints(self, keypoints: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
+        sources = common_columns([keypoints, *(e["keypoints"] for e in extras)])
+        return self.keep_visible_keypoints(*place_all_keypoints(sources, placements))

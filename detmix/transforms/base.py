@@ -71,15 +71,24 @@ class MixingTransform(DualTransform):
     def _name(self) -> str:
         return type(self).__name__
 
+    def _wanted(self) -> str:
+        return f"{self._name} needs {self.extras_needed} extra sample(s) under '{self.metadata_key}'"
+
+    def update_transform_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """Runs before Albumentations' own missing-key check, to say what the key must hold."""
+        if data.get(self.metadata_key) is None:
+            raise ValueError(
+                f"{self._wanted()}, got none: pass {self.metadata_key}=[{{'image': ...}}, ...] to the Compose call",
+            )
+        return super().update_transform_params(params, data)
+
     # ----- extras -----------------------------------------------------------------------------
 
     def take_extras(self, data: Mapping[str, Any]) -> list[Extra]:
         """Choose ``extras_needed`` extras without replacement, validate and encode them."""
         self._check_targets(data)
-        items = data.get(self.metadata_key)
-        wanted = f"{self._name} needs {self.extras_needed} extra sample(s) under '{self.metadata_key}'"
-        if items is None:
-            raise ValueError(f"{wanted}, got none: pass {self.metadata_key}=[{{'image': ...}}, ...] to the Compose call")
+        items = data[self.metadata_key]
+        wanted = self._wanted()
         if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
             raise TypeError(f"{wanted} as a list of dicts, got {type(items).__name__}")
         if len(items) < self.extras_needed:
@@ -235,9 +244,9 @@ class MixingTransform(DualTransform):
 def common_columns(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     """The arrays with empty ones reshaped to the widest column count, ready to concatenate.
 
-    Albumentations leaves an empty annotation array without its label columns.
+    Albumentations leaves an empty annotation array without its label columns (or even 1-D).
     """
-    columns = max(a.shape[1] for a in arrays)
+    columns = max(a.shape[1] if a.ndim == 2 else 0 for a in arrays)
     return [a if len(a) else np.zeros((0, columns), dtype=a.dtype) for a in arrays]
 
 

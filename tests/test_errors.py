@@ -1,0 +1,142 @@
+"""Bad input raises early, naming the argument and what was expected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import albumentations as A
+import numpy as np
+import pytest
+
+import detmix
+from tests.samples import METADATA_KEYS, compose, make_call
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+NAMES = ["Mosaic", "MixUp", "CutMix"]
+
+
+def run(name: str, mutate: Any, **compose_kwargs: Any) -> None:
+    call = make_call(name, np.random.default_rng(0), with_mask=True)
+    mutate(call, call[METADATA_KEYS[name]])
+    compose(getattr(detmix, name)(p=1), **compose_kwargs)(**call)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_missing_metadata(name: str) -> None:
+    key = METADATA_KEYS[name]
+    with pytest.raises(ValueError, match=f"{name} needs .* under '{key}', got none"):
+        run(name, lambda call, extras: call.pop(key))
+
+
+def test_too_few_extras_names_the_count() -> None:
+    with pytest.raises(ValueError, match="Mosaic needs 3 extra sample\\(s\\) under 'mosaic_metadata', got 1"):
+        run("Mosaic", lambda call, extras: extras.__delitem__(slice(1, None)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_empty_list(name: str) -> None:
+    with pytest.raises(ValueError, match="got 0"):
+        run(name, lambda call, extras: extras.clear())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_metadata_not_a_list(name: str) -> None:
+    key = METADATA_KEYS[name]
+    with pytest.raises(TypeError, match="as a list of dicts, got dict"):
+        run(name, lambda call, extras: call.__setitem__(key, extras[0]))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "error", "match"),
+    [
+        (lambda e: e.clear(), ValueError, "expected 'image' as a numpy array, got NoneType"),
+        (lambda e: e.update(image=e["image"][..., :2]), ValueError, "does not match the primary image .* in channels or dtype"),
+        (lambda e: e.update(image=e["image"].astype(np.float32)), ValueError, "float32 does not match the primary image"),
+        (lambda e: e.update(image=e["image"][:, :0]), ValueError, "image has no pixels"),
+        (lambda e: e.pop("bboxes"), ValueError, "every extra needs 'bboxes'"),
+        (lambda e: e.pop("labels"), ValueError, "missing label field\\(s\\) \\['labels'\\]"),
+        (lambda e: e.update(bboxes=[[1, 2, 3]]), ValueError, "expected bboxes of shape \\(N, 4 or more\\), got \\(1, 3\\)"),
+        (lambda e: e.update(bboxes=[[5, 5, 0, 4]] * len(e["labels"])), ValueError, "invalid bboxes: .*x_max is less than or equal to x_min"),
+        (lambda e: e.update(labels=e["labels"][:1]), ValueError, "invalid bboxes: The lengths of bboxes and labels do not match"),
+        (lambda e: e.update(labels=["a"] * len(e["labels"])), ValueError, "invalid bboxes: could not convert string to float"),
+        (lambda e: e.pop("mask"), ValueError, "the primary has a mask, so every extra needs 'mask'"),
+        (lambda e: e.update(mask=e["mask"][:5]), ValueError, "mask \\(5, .*must match its image"),
+        (lambda e: e.update(mask=e["mask"].astype(np.int32)), ValueError, "mask .* int32 must match its image"),
+    ],
+)
+@pytest.mark.parametrize("name", NAMES)
+def test_malformed_extra_names_key_and_index(name: str, mutate: Any, error: type, match: str) -> None:
+    key = METADATA_KEYS[name]
+
+    def break_one(call: dict[str, Any], extras: list[dict[str, Any]]) -> None:
+        for extra in extras:
+            mutate(extra)
+
+    with pytest.raises(error, match=f"{name}: extra \\d under '{key}': .*{match}"):
+        run(name, break_one)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_extra_that_is_not_a_dict(name: str) -> None:
+    with pytest.raises(TypeError, match="expected a dict with an 'image', got str"):
+        run(name, lambda call, extras: extras.__setitem__(slice(None), ["image.jpg"] * len(extras)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unsupported_image_dtype_and_target(name: str) -> None:
+    with pytest.raises(ValueError, match="expected a uint8 or float32 image, got dtype uint16"):
+        run(name, lambda call, extras: call.update(image=call["image"].astype(np.uint16)))
+    with pytest.raises(ValueError, match="got unsupported target 'masks'"):
+        run(name, lambda call, extras: call.update(masks=[call.pop("mask")]))
+    with pytest.raises(ValueError, match="expected a mask of dtype .*; got int64"):
+        run(name, lambda call, extras: call.update(mask=call["mask"].astype(np.int64)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_boxes_without_bbox_params(name: str) -> None:
+    call = make_call(name, np.random.default_rng(1))
+    with pytest.raises(ValueError, match="bboxes need A.Compose\\(..., bbox_params=A.BboxParams"):
+        getattr(detmix, name)(p=1)(**call)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fill_of_the_wrong_length(name: str) -> None:
+    call = make_call(name, np.random.default_rng(2))
+    with pytest.raises(ValueError, match="fill \\(1.0, 2.0\\) has 2 values, the image has 3 channel"):
+        compose(getattr(detmix, name)(p=1, fill=(1, 2)))(**call)
+
+
+def test_extras_with_different_extra_columns() -> None:
+    call = make_call("MixUp", np.random.default_rng(3))
+    call["mixup_metadata"][0]["bboxes"] = np.column_stack([call["mixup_metadata"][0]["bboxes"], np.zeros(3)])
+    with pytest.raises(ValueError, match="bboxes under 'mixup_metadata' differ in column count \\(primary: 5, extra 0: 6\\)"):
+        compose(detmix.MixUp(p=1))(**call)
+
+
+@pytest.mark.parametrize(
+    ("factory", "match"),
+    [
+        (lambda: detmix.Mosaic(target_size=(0, 10)), "target_size"),
+        (lambda: detmix.Mosaic(center_range=(0.5, 1.5)), "center_range"),
+        (lambda: detmix.Mosaic(center_range=(0.8, 0.2)), "center_range"),
+        (lambda: detmix.Mosaic(interpolation=3), "interpolation"),
+        (lambda: detmix.MixUp(alpha=0), "alpha"),
+        (lambda: detmix.MixUp(beta=-1.0), "beta"),
+        (lambda: detmix.CutMix(min_visibility=1.5), "min_visibility"),
+        (lambda: detmix.CutMix(p=2), "p"),
+    ],
+)
+def test_constructor_arguments_are_validated(factory: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        factory()
+
+
+def test_weight_field_must_be_a_declared_float_field() -> None:
+    call = make_call("MixUp", np.random.default_rng(4))
+    with pytest.raises(ValueError, match="weight_field 'w' is not among the Compose's bbox label_fields \\['labels'\\]"):
+        compose(detmix.MixUp(p=1, weight_field="w"))(**call)
+    call["w"] = ["heavy"] * len(call["labels"])
+    aug = A.Compose([detmix.MixUp(p=1, weight_field="w")], bbox_params=A.BboxParams("coco", label_fields=["labels", "w"]))
+    with pytest.raises(ValueError, match="weight_field 'w' must hold floats"):
+        aug(**call)

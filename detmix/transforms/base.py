@@ -93,7 +93,7 @@ class MixingTransform(DualTransform):
             raise TypeError(f"{wanted} as a list of dicts, got {type(items).__name__}")
         if len(items) < self.extras_needed:
             raise ValueError(f"{wanted}, got {len(items)}")
-        chosen = self.py_random.sample(range(len(items)), self.extras_needed)
+        chosen = sorted(self.py_random.sample(range(len(items)), self.extras_needed))
         extras = [self._prepare_extra(items[index], index, data) for index in chosen]
         for target in ("bboxes", "keypoints"):
             self._check_columns(target, data.get(target), extras, chosen)

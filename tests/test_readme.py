@@ -1,0 +1,20 @@
+"""Every Python block of the README runs as pasted."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_readme_block_runs(code: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    if "import torch" in code:
+        pytest.importorskip("torch")
+    monkeypatch.chdir(README.parent)
+    exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
+    assert capsys.readouterr().out, "a README example should print what it made"

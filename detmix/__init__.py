@@ -1,6 +1,16 @@
 """detmix: box-correct Mosaic, MixUp and CutMix for object detection, as Albumentations transforms."""
 
+from detmix.data import CocoDetection, YoloDetection, torchvision_collate, yolo_collate
 from detmix.transforms import CutMix, MixUp, Mosaic
 
 __version__ = "0.1.0"
-__all__ = ["CutMix", "MixUp", "Mosaic", "__version__"]
+__all__ = [
+    "CocoDetection",
+    "CutMix",
+    "MixUp",
+    "Mosaic",
+    "YoloDetection",
+    "__version__",
+    "torchvision_collate",
+    "yolo_collate",
+]

@@ -1,0 +1,170 @@
+"""The dataset behaviour COCO and YOLO folders share: sample dicts, mixer feeding, seeding, schedules.
+
+A subclass fills :class:`Record` s (one per image: path, size, COCO-style pixel boxes, contiguous
+class indices) and may add pixel targets through :meth:`DetectionDataset.load_pixels`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import albumentations as A
+import numpy as np
+from albumentations.core.bbox_utils import convert_bboxes_from_albumentations, convert_bboxes_to_albumentations
+
+from detmix.data.feeding import LazySample, find_mixers, metadata_for
+from detmix.data.images import ImageCache
+from detmix.data.seeding import worker_seed
+
+#: Label field the datasets fill; a Compose given to them must declare it.
+LABEL_FIELD = "class_labels"
+DEFAULT_CACHE_IMAGES = 64
+
+
+@dataclass(frozen=True)
+class Record:
+    """One image of a dataset: where it is, its size on disk, and its objects."""
+
+    path: Path
+    image_hw: tuple[int, int]
+    bboxes: np.ndarray  # (N, 4) float32 COCO [x, y, w, h] pixels, inside the image
+    class_labels: np.ndarray  # (N,) int64 contiguous class indices
+    image_id: Any
+
+
+class DetectionDataset:
+    """Base of :class:`CocoDetection` and :class:`YoloDetection` (``torch.utils.data.Dataset``-shaped)."""
+
+    records: list[Record]
+    classes: list[str]
+
+    def __init__(self, transform: A.BaseCompose | None, cache_images: int) -> None:
+        self.transform = transform
+        self.mixers = find_mixers(transform)
+        self._cache = ImageCache(cache_images)
+        self._mixing = multiprocessing.Value("b", 1, lock=False)
+        self._label_fields: list[str] = []
+        self._seeded_for: int | None = None
+        self._base_seed = getattr(transform, "seed", None)
+        self._check_transform()
+
+    def _check_transform(self) -> None:
+        if self.transform is None:
+            return
+        if not isinstance(self.transform, A.Compose):
+            raise TypeError(f"transform: expected an albumentations Compose, got {type(self.transform).__name__}")
+        processor = self.transform.processors.get("bboxes")
+        fields = list(processor.params.label_fields or []) if processor else []
+        if processor is None or LABEL_FIELD not in fields:
+            raise ValueError(
+                f"transform: the Compose needs bbox_params=A.BboxParams(format=..., label_fields=['{LABEL_FIELD}']), "
+                f"got label_fields={fields if processor else None}",
+            )
+        self._label_fields = fields
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    # ----- samples -----------------------------------------------------------------------------
+
+    def load_pixels(self, index: int) -> dict[str, np.ndarray]:
+        """Pixel targets of sample ``index``: the image, and whatever a subclass adds."""
+        return {"image": self._cache.get(self.records[index].path)}
+
+    def annotations(self, index: int, bbox_format: str = "coco") -> dict[str, Any]:
+        """Boxes (in ``bbox_format``), labels and the image id of sample ``index``, without pixels."""
+        record = self.records[index]
+        bboxes = record.bboxes
+        if bbox_format != "coco" and len(bboxes):
+            shape = {"height": record.image_hw[0], "width": record.image_hw[1]}
+            normalized = convert_bboxes_to_albumentations(bboxes, "coco", shape)
+            bboxes = normalized if bbox_format == "albumentations" else convert_bboxes_from_albumentations(normalized, bbox_format, shape)
+        return {"bboxes": bboxes.astype(np.float32), LABEL_FIELD: record.class_labels.copy(), "image_id": record.image_id}
+
+    def _sample(self, index: int, bbox_format: str) -> dict[str, Any]:
+        sample = self.annotations(index, bbox_format)
+        for field in self._label_fields:
+            if field != LABEL_FIELD:  # e.g. MixUp's weight_field: ones until a mixer writes it
+                sample[field] = np.ones(len(sample["bboxes"]), dtype=np.float32)
+        return sample
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"{type(self).__name__} index {index} out of range for {len(self)} samples")
+        index %= len(self)
+        if self.transform is None:
+            return {**self.annotations(index), **self.load_pixels(index), "bbox_format": "coco"}
+        self._seed_for_worker()
+        bbox_format = self.transform.processors["bboxes"].params.format
+        sample = {**self._sample(index, bbox_format), **self.load_pixels(index)}
+        image_id = sample.pop("image_id")
+        if not self.mixing_enabled:
+            with self._mixers_off():
+                out = self.transform(**sample)
+        else:
+            extras = metadata_for(self.mixers, len(self), index, self.transform.py_random, lambda i: self._lazy(i, bbox_format))
+            out = self.transform(**sample, **extras)
+            for key in extras:
+                out.pop(key, None)
+        out["image_id"] = image_id
+        out["bbox_format"] = bbox_format
+        return out
+
+    def _lazy(self, index: int, bbox_format: str) -> LazySample:
+        return LazySample(self._sample(index, bbox_format), lambda: self.load_pixels(index))
+
+    # ----- seeding and schedules ---------------------------------------------------------------
+
+    def _seed_for_worker(self) -> None:
+        """In a DataLoader worker, reseed the transform once from the seed torch gave the worker."""
+        seed = worker_seed(self._base_seed)
+        if seed is not None and seed != self._seeded_for:
+            self.transform.set_random_seed(seed)
+            self._seeded_for = seed
+
+    @property
+    def mixing_enabled(self) -> bool:
+        """Whether the mixing transforms run (shared with DataLoader workers)."""
+        return bool(self._mixing.value)
+
+    def set_mixing(self, enabled: bool) -> None:
+        """Switch every mixing transform on or off, in this process and in live DataLoader workers.
+
+        The flag lives in shared memory, so persistent workers see it from their next sample on
+        (YOLOX/Ultralytics switch mixing off for the last epochs this way).
+        """
+        self._mixing.value = int(bool(enabled))
+
+    @contextmanager
+    def _mixers_off(self):
+        saved = [mixer.p for mixer in self.mixers]
+        try:
+            for mixer in self.mixers:
+                mixer.p = 0.0
+            yield
+        finally:
+            for mixer, p in zip(self.mixers, saved):
+                mixer.p = p
+
+
+class Problems:
+    """Bad-data findings collected while a dataset is built, reported as one warning per kind."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self._found: dict[str, list[str]] = {}
+
+    def add(self, kind: str, culprit: str) -> None:
+        """Record that ``culprit`` (a file, an id, a file:line) had problem ``kind``."""
+        self._found.setdefault(kind, []).append(culprit)
+
+    def warn(self, show: int = 10) -> None:
+        """One ``warnings.warn`` per kind, naming up to ``show`` culprits."""
+        for kind, culprits in self._found.items():
+            listed = ", ".join(culprits[:show]) + (f" and {len(culprits) - show} more" if len(culprits) > show else "")
+            warnings.warn(f"{self.owner}: {kind} ({len(culprits)}): {listed}", stacklevel=3)

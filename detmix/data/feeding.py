@@ -1,0 +1,80 @@
+"""Feeding mixing transforms from a dataset: find them in a pipeline, hand them lazy extras.
+
+A dataset does not know before the Compose call which mixers will fire (each has its own
+``p``), so extras are :class:`LazySample` mappings: their boxes are ready, their image is only
+decoded when a mixer that fires reads ``"image"``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import albumentations as A
+
+from detmix.transforms.base import MixingTransform
+
+
+def find_mixers(transform: Any) -> list[MixingTransform]:
+    """Every detmix mixing transform inside ``transform``, at any depth (OneOf, SomeOf, nested Compose)."""
+    if isinstance(transform, MixingTransform):
+        return [transform]
+    if isinstance(transform, A.BaseCompose):
+        return [mixer for child in transform.transforms for mixer in find_mixers(child)]
+    return []
+
+
+class LazySample(Mapping[str, Any]):
+    """A sample whose annotations are ready and whose pixels load on first access."""
+
+    def __init__(self, annotations: dict[str, Any], load_pixels: Callable[[], dict[str, Any]]) -> None:
+        self._values = dict(annotations)
+        self._load_pixels: Callable[[], dict[str, Any]] | None = load_pixels
+        self._pixel_keys = {"image", "mask"}
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._pixel_keys and self._load_pixels is not None:
+            self._values.update(self._load_pixels())
+            self._load_pixels = None
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*self._values, *self._pixel_keys} if self._load_pixels else self._values)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values or (self._load_pixels is not None and key in self._pixel_keys)
+
+    @property
+    def is_loaded(self) -> bool:
+        """True once the pixels were read."""
+        return self._load_pixels is None
+
+
+def metadata_for(
+    mixers: list[MixingTransform],
+    dataset_size: int,
+    exclude: int,
+    py_random: random.Random,
+    make_extra: Callable[[int], LazySample],
+) -> dict[str, list[LazySample]]:
+    """For each mixer's metadata key, as many lazy extras as it needs, drawn without replacement.
+
+    Extras are other samples than ``exclude`` where the dataset has enough; a dataset smaller
+    than a mixer's need repeats samples (the primary included) rather than fail.
+    """
+    needed: dict[str, int] = {}
+    for mixer in mixers:
+        needed[mixer.metadata_key] = max(needed.get(mixer.metadata_key, 0), mixer.extras_needed)
+    others = dataset_size - 1
+    metadata: dict[str, list[LazySample]] = {}
+    for key, count in needed.items():
+        if others >= count:
+            picks = [i + (i >= exclude) for i in py_random.sample(range(others), count)]
+        else:
+            picks = [py_random.randrange(dataset_size) for _ in range(count)]
+        metadata[key] = [make_extra(i) for i in picks]
+    return metadata

@@ -1,0 +1,130 @@
+"""YOLO-format (Ultralytics layout) detection datasets: ``images/...`` beside ``labels/...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import albumentations as A
+import numpy as np
+import yaml
+
+from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DetectionDataset, Problems, Record
+from detmix.data.images import read_size
+
+IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
+#: How far outside [0, 1] a normalized coordinate may stray and still count as rounding.
+ROUNDING = 1e-3
+
+
+def sibling_labels_dir(images_dir: Path) -> Path:
+    """Ultralytics' rule: the last ``images`` component of the path becomes ``labels``."""
+    parts = list(images_dir.parts)
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            return Path(*parts)
+    raise ValueError(f"labels_dir: images_dir {images_dir} has no 'images' folder to find the sibling 'labels' of; pass labels_dir")
+
+
+def read_names(names: list[str] | str | Path) -> list[str]:
+    """Class names from a list, or from the ``names`` of a data.yaml (a list or an index mapping)."""
+    if isinstance(names, (list, tuple)):
+        return [str(n) for n in names]
+    path = Path(names)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"names: cannot read class names from {path}: {error}") from error
+    listed = data.get("names") if isinstance(data, dict) else None
+    if isinstance(listed, dict):
+        return [str(listed[k]) for k in sorted(listed)]
+    if isinstance(listed, list):
+        return [str(n) for n in listed]
+    raise ValueError(f"names: {path} has no 'names' list or mapping")
+
+
+def parse_row(line: str, num_classes: int | None) -> tuple[int, list[float]]:
+    """``class cx cy w h`` of one label row; ValueError saying what is wrong with it."""
+    fields = line.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 columns (class cx cy w h), got {len(fields)}")
+    try:
+        number = float(fields[0])
+        values = [float(v) for v in fields[1:]]
+    except ValueError:
+        raise ValueError(f"non-numeric value in {line.strip()!r}") from None
+    if number != int(number) or number < 0 or (num_classes is not None and number >= num_classes):
+        raise ValueError(f"class {fields[0]} outside 0..{'?' if num_classes is None else num_classes - 1}")
+    cx, cy, w, h = values
+    if w <= 0 or h <= 0:
+        raise ValueError(f"non-positive width or height in {line.strip()!r}")
+    if min(cx - w / 2, cy - h / 2) < -ROUNDING or max(cx + w / 2, cy + h / 2) > 1 + ROUNDING:
+        raise ValueError(f"box outside [0, 1] in {line.strip()!r}")
+    return int(number), values
+
+
+class YoloDetection(DetectionDataset):
+    """A YOLO-format dataset (one ``class cx cy w h`` row per object, normalized) feeding the mixers.
+
+    Samples are the same dicts as :class:`CocoDetection`'s; ``image_id`` is the image's path
+    relative to ``images_dir``. A missing label file means an image without objects. Malformed
+    rows (wrong column count, non-numeric, class out of range, coordinates outside [0, 1] beyond
+    rounding, non-positive size) are skipped with one warning naming file and line.
+
+    Args:
+        images_dir: folder of images (searched recursively).
+        labels_dir: folder of ``.txt`` label files mirroring ``images_dir``; default: the sibling
+            ``labels`` folder (the last ``images`` path component replaced by ``labels``).
+        names: class names, as a list or a data.yaml path; default: ``0..max class``.
+        transform: an ``A.Compose`` whose ``BboxParams`` declare ``label_fields=["class_labels"]``.
+        cache_images: how many decoded images to keep per process (0: none). Default: 64.
+    """
+
+    def __init__(
+        self,
+        images_dir: str | Path,
+        labels_dir: str | Path | None = None,
+        names: list[str] | str | Path | None = None,
+        transform: A.Compose | None = None,
+        *,
+        cache_images: int = DEFAULT_CACHE_IMAGES,
+    ) -> None:
+        super().__init__(transform, cache_images)
+        self.images_dir = Path(images_dir)
+        if not self.images_dir.is_dir():
+            raise ValueError(f"images_dir: {self.images_dir} is not a folder")
+        self.labels_dir = Path(labels_dir) if labels_dir is not None else sibling_labels_dir(self.images_dir)
+        known = read_names(names) if names is not None else None
+        problems = Problems(type(self).__name__)
+        paths = sorted(p for p in self.images_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        self.records = [r for r in (self._record(p, known, problems) for p in paths) if r is not None]
+        problems.warn()
+        top = max((int(r.class_labels.max()) for r in self.records if len(r.class_labels)), default=-1)
+        self.classes = known if known is not None else [str(i) for i in range(top + 1)]
+
+    def _record(self, path: Path, names: list[str] | None, problems: Problems) -> Record | None:
+        relative = path.relative_to(self.images_dir)
+        try:
+            height, width = read_size(path)
+        except OSError:
+            problems.add("unreadable image files, skipped", str(path))
+            return None
+        label_file = self.labels_dir / relative.with_suffix(".txt")
+        rows: list[list[float]] = []
+        labels: list[int] = []
+        lines = label_file.read_text(encoding="utf-8").splitlines() if label_file.is_file() else []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                label, (cx, cy, w, h) = parse_row(line, None if names is None else len(names))
+            except ValueError as error:
+                problems.add("malformed label rows, skipped", f"{label_file}:{number} ({error})")
+                continue
+            x0, y0 = max(0.0, (cx - w / 2) * width), max(0.0, (cy - h / 2) * height)
+            x1, y1 = min(float(width), (cx + w / 2) * width), min(float(height), (cy + h / 2) * height)
+            rows.append([x0, y0, x1 - x0, y1 - y0])
+            labels.append(label)
+        image_id: Any = relative.as_posix()
+        return Record(path, (height, width), np.array(rows, np.float32).reshape(-1, 4), np.array(labels, np.int64), image_id)

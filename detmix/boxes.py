@@ -9,6 +9,7 @@ Albumentations' (``normalize_bboxes`` / ``denormalize_bboxes``); these functions
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 XYXY = tuple[float, float, float, float]
 
@@ -20,20 +21,21 @@ def box_areas(boxes: np.ndarray) -> np.ndarray:
     return widths * heights
 
 
-def scale_offset_boxes(boxes: np.ndarray, scale_xy: tuple[float, float], offset_xy: tuple[float, float]) -> np.ndarray:
-    """Map boxes by ``x' = x * scale_x + offset_x`` (same for y); returns a new array."""
+def scale_offset_boxes(boxes: np.ndarray, scale_xy: ArrayLike, offset_xy: ArrayLike) -> np.ndarray:
+    """Map boxes by ``x' = x * scale_x + offset_x`` (same for y); returns a new array.
+
+    ``scale_xy`` and ``offset_xy`` are one ``(x, y)`` pair for all boxes or an ``(N, 2)`` array.
+    """
     out = boxes.copy()
-    out[:, [0, 2]] = boxes[:, [0, 2]] * scale_xy[0] + offset_xy[0]
-    out[:, [1, 3]] = boxes[:, [1, 3]] * scale_xy[1] + offset_xy[1]
+    out[:, :4] = boxes[:, :4] * np.tile(scale_xy, 2) + np.tile(offset_xy, 2)
     return out
 
 
-def clip_boxes(boxes: np.ndarray, region_xyxy: XYXY) -> np.ndarray:
-    """Intersect each box with ``region_xyxy``; a box outside it comes back with zero area."""
+def clip_boxes(boxes: np.ndarray, region_xyxy: ArrayLike) -> np.ndarray:
+    """Intersect each box with ``region_xyxy`` (one region or ``(N, 4)``); a box outside comes back empty."""
+    region = np.asarray(region_xyxy, dtype=np.float64)
     out = boxes.copy()
-    x0, y0, x1, y1 = region_xyxy
-    out[:, [0, 2]] = np.clip(boxes[:, [0, 2]], x0, x1)
-    out[:, [1, 3]] = np.clip(boxes[:, [1, 3]], y0, y1)
+    out[:, :4] = np.clip(boxes[:, :4], region[..., [0, 1, 0, 1]], region[..., [2, 3, 2, 3]])
     return out
 
 

@@ -65,13 +65,6 @@ def letterbox_placement(src_hw: tuple[int, int], canvas_hw: tuple[int, int]) -> 
     return Placement(src_hw, (scaled_h, scaled_w), (x0, y0), (x0, y0, x0 + scaled_w, y0 + scaled_h))
 
 
-def new_canvas(like: np.ndarray, canvas_hw: tuple[int, int], fill: Fill) -> np.ndarray:
-    """A canvas of ``canvas_hw`` with ``like``'s channels and dtype, filled with ``fill``."""
-    canvas = np.empty((*canvas_hw, *like.shape[2:]), dtype=like.dtype)
-    canvas[...] = fill
-    return canvas
-
-
 def render(src: np.ndarray, placement: Placement, canvas_hw: tuple[int, int], fill: Fill, interpolation: int) -> np.ndarray:
     """``src`` alone on a canvas of ``canvas_hw``; the source itself when the placement is the identity."""
     if placement == identity_placement(canvas_hw):
@@ -86,8 +79,15 @@ def paste_all(
     fill: Fill,
     interpolation: int,
 ) -> np.ndarray:
-    """A new canvas of ``canvas_hw`` filled with ``fill``, each source pasted at its placement."""
-    canvas = new_canvas(sources[0], canvas_hw, fill)
+    """A new canvas of ``canvas_hw``: each source pasted at its placement, ``fill`` where none shows.
+
+    The placements' regions must not overlap (true of mosaic quadrants and of a single source),
+    so they cover the canvas exactly when their areas add up to it; then nothing is filled.
+    """
+    canvas = np.empty((*canvas_hw, *sources[0].shape[2:]), dtype=sources[0].dtype)
+    covered = sum(max(0, x1 - x0) * max(0, y1 - y0) for x0, y0, x1, y1 in (p.region_xyxy for p in placements))
+    if covered < canvas_hw[0] * canvas_hw[1]:
+        canvas[...] = fill
     for src, placement in zip(sources, placements):
         paste(canvas, src, placement, interpolation)
     return canvas
@@ -123,9 +123,7 @@ def place_bboxes(bboxes: np.ndarray, placement: Placement) -> tuple[np.ndarray, 
         ``(boxes, visibility)``: ``(N, 4 + k)`` boxes in canvas pixels clipped to the region, same
         dtype, and the visible fraction of each box's whole area at canvas scale, shape ``(N,)``.
     """
-    whole = B.scale_offset_boxes(bboxes, placement.scale_xy, placement.offset_xy)
-    visible = B.clip_boxes(whole, placement.region_xyxy)
-    return visible, B.visible_fraction(visible, whole)
+    return place_all_bboxes([bboxes], [placement])
 
 
 def place_keypoints(keypoints: np.ndarray, placement: Placement) -> tuple[np.ndarray, np.ndarray]:
@@ -143,9 +141,15 @@ def place_keypoints(keypoints: np.ndarray, placement: Placement) -> tuple[np.nda
 
 
 def place_all_bboxes(bboxes: Sequence[np.ndarray], placements: Sequence[Placement]) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`place_bboxes` for each source, concatenated in source order."""
-    placed = [place_bboxes(b, p) for b, p in zip(bboxes, placements)]
-    return np.concatenate([b for b, _ in placed]), np.concatenate([v for _, v in placed])
+    """:func:`place_bboxes` for each source, in one vectorised pass, concatenated in source order."""
+    counts = [len(b) for b in bboxes]
+    whole = B.scale_offset_boxes(
+        np.concatenate(bboxes),
+        np.repeat([p.scale_xy for p in placements], counts, axis=0),
+        np.repeat([p.offset_xy for p in placements], counts, axis=0),
+    )
+    visible = B.clip_boxes(whole, np.repeat([p.region_xyxy for p in placements], counts, axis=0))
+    return visible, B.visible_fraction(visible, whole)
 
 
 def place_all_keypoints(keypoints: Sequence[np.ndarray], placements: Sequence[Placement]) -> tuple[np.ndarray, np.ndarray]:

@@ -229,7 +229,7 @@ class MixingTransform(DualTransform):
         threshold = max(params.min_visibility if params else 0.0, min_visibility)
         normalized = normalize_bboxes(boxes, canvas_hw)
         keep = (B.box_areas(boxes) > 0) & (visibility >= threshold - VISIBILITY_EPS)
-        if params is not None and keep.any():
+        if params is not None and keep.any() and _has_size_rules(params):
             keep &= _passes_size_rules(normalized, canvas_hw, params)
         return normalized[keep].astype(dtype)
 
@@ -248,6 +248,10 @@ def common_columns(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     """
     columns = max(a.shape[1] if a.ndim == 2 else 0 for a in arrays)
     return [a if len(a) else np.zeros((0, columns), dtype=a.dtype) for a in arrays]
+
+
+def _has_size_rules(params: Any) -> bool:
+    return bool(params.min_area or params.min_width or params.min_height or params.max_accept_ratio is not None)
 
 
 def _passes_size_rules(normalized: np.ndarray, canvas_hw: tuple[int, int], params: Any) -> np.ndarray:

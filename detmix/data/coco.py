@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +165,9 @@ class CocoDetection(DetectionDataset):
             ann = self.coco.anns[ann_id]
             if not ann.get("segmentation"):
                 continue
-            object_mask = self.coco.annToMask(ann)
+            with warnings.catch_warnings():  # pycocotools' decoder predates numpy 2's copy keyword
+                warnings.simplefilter("ignore", DeprecationWarning)
+                object_mask = self.coco.annToMask(ann)
             if object_mask.shape != image_hw:
                 object_mask = cv2.resize(object_mask, image_hw[::-1], interpolation=cv2.INTER_NEAREST)
             mask[object_mask > 0] = label + 1

@@ -1,0 +1,62 @@
+"""Tiny COCO and YOLO datasets written to a temporary folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+CATEGORIES = [{"id": 3, "name": "cat"}, {"id": 7, "name": "dog"}, {"id": 12, "name": "bird"}]
+
+
+def write_image(path: Path, height: int, width: int, seed: int, channels: int = 3, dtype: type = np.uint8) -> np.ndarray:
+    """A random image saved losslessly (PNG); returns what was written."""
+    rng = np.random.default_rng(seed)
+    high = 65536 if dtype == np.uint16 else 256
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    pixels = rng.integers(0, high, shape).astype(dtype)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), pixels)
+    return pixels
+
+
+def coco_dataset(root: Path, n_images: int = 6, **overrides: Any) -> tuple[Path, Path, dict[str, Any]]:
+    """``root/images`` with PNGs and ``root/annotations.json``; returns (images_dir, json, data)."""
+    images, annotations = [], []
+    for index in range(n_images):
+        height, width = 60 + 10 * index, 80 + 8 * index
+        write_image(root / "images" / f"img{index}.png", height, width, seed=index)
+        images.append({"id": 100 + index, "file_name": f"img{index}.png", "height": height, "width": width})
+        for k in range(index % 3 + 1):
+            annotations.append(
+                {
+                    "id": 1000 + 10 * index + k,
+                    "image_id": 100 + index,
+                    "category_id": CATEGORIES[k % 3]["id"],
+                    "bbox": [5 + 10 * k, 4 + 5 * k, 20, 15],
+                    "area": 300,
+                    "iscrowd": 0,
+                    "segmentation": [[5 + 10 * k, 4 + 5 * k, 25 + 10 * k, 4 + 5 * k, 25 + 10 * k, 19 + 5 * k, 5 + 10 * k, 19 + 5 * k]],
+                },
+            )
+    data = {"images": images, "annotations": annotations, "categories": CATEGORIES, **overrides}
+    return root / "images", save_json(root / "annotations.json", data), data
+
+
+def save_json(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(data))
+    return path
+
+
+def yolo_dataset(root: Path, n_images: int = 5) -> Path:
+    """``root/images/train`` and ``root/labels/train`` in the Ultralytics layout; returns the images dir."""
+    for index in range(n_images):
+        write_image(root / "images" / "train" / f"im{index}.png", 64, 96, seed=index)
+        rows = [f"{k % 3} {0.2 + 0.2 * k:.4f} 0.5 0.1 0.2" for k in range(index % 3 + 1)]
+        label = root / "labels" / "train" / f"im{index}.txt"
+        label.parent.mkdir(parents=True, exist_ok=True)
+        label.write_text("\n".join(rows) + "\n")
+    return root / "images" / "train"

@@ -24,11 +24,18 @@ def worker_seed(base_seed: int | None = None) -> int | None:
     if torch is None:
         return None
     info = torch.utils.data.get_worker_info()
-    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
-    rank = torch.distributed.get_rank() if distributed else 0
-    if info is None and not distributed:
+    rank = distributed_rank()
+    if info is None and rank is None:
         return None
-    entropy = [rank, 0 if base_seed is None else base_seed + 1]
+    entropy = [rank or 0, 0 if base_seed is None else base_seed + 1]
     if info is not None:
         entropy.append(torch.initial_seed())
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def distributed_rank() -> int | None:
+    """This process's rank in an initialized ``torch.distributed`` group, else None."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.distributed.is_available() or not torch.distributed.is_initialized():
+        return None
+    return torch.distributed.get_rank()

@@ -1,0 +1,118 @@
+"""Collates, a real multi-worker DataLoader, per-worker/per-rank seeding and the mixing switch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import albumentations as A
+import numpy as np
+import pytest
+
+import detmix
+from detmix.data import seeding
+from tests.data.builders import coco_dataset
+
+torch = pytest.importorskip("torch")
+from torch.utils.data import DataLoader  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def sample(boxes: list[list[float]], labels: list[int], fmt: str, hw: tuple[int, int] = (50, 100)) -> dict[str, Any]:
+    return {"image": np.zeros((*hw, 3), np.uint8), "bboxes": boxes, "class_labels": labels, "bbox_format": fmt, "image_id": 1}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "box"),
+    [("coco", [10, 5, 20, 10]), ("pascal_voc", [10, 5, 30, 15]), ("yolo", [0.2, 0.2, 0.2, 0.2]), ("albumentations", [0.1, 0.1, 0.3, 0.3])],
+)
+def test_yolo_collate_rows_from_any_format(fmt: str, box: list[float]) -> None:
+    images, targets = detmix.yolo_collate([sample([], [], fmt), sample([box, box], [3, 1], fmt)])
+    assert images.shape == (2, 3, 50, 100) and images.dtype == torch.uint8
+    assert targets.shape == (2, 6) and targets.dtype == torch.float32
+    np.testing.assert_allclose(targets.numpy(), [[1, 3, 0.2, 0.2, 0.2, 0.2], [1, 1, 0.2, 0.2, 0.2, 0.2]], atol=1e-6)
+
+
+def test_yolo_collate_needs_one_image_size() -> None:
+    with pytest.raises(ValueError, match="yolo_collate: images of one batch must share a shape"):
+        detmix.yolo_collate([sample([], [], "coco"), sample([], [], "coco", hw=(20, 20))])
+
+
+def test_torchvision_collate_gives_xyxy_pixels_and_int64_labels() -> None:
+    images, targets = detmix.torchvision_collate([sample([[0.2, 0.2, 0.2, 0.2]], [2], "yolo"), sample([], [], "coco", hw=(20, 30))])
+    assert [tuple(i.shape) for i in images] == [(3, 50, 100), (3, 20, 30)]
+    np.testing.assert_allclose(targets[0]["boxes"].numpy(), [[10, 5, 30, 15]], atol=1e-4)
+    assert targets[0]["labels"].dtype == torch.int64 and targets[0]["labels"].tolist() == [2]
+    assert targets[1]["boxes"].shape == (0, 4) and targets[1]["labels"].shape == (0,)
+
+
+def mosaic_dataset(root: Path, seed: int | None = 0) -> detmix.CocoDetection:
+    images_dir, ann, _ = coco_dataset(root)
+    transform = A.Compose(
+        [detmix.Mosaic(target_size=(64, 64), p=1)],
+        bbox_params=A.BboxParams("pascal_voc", label_fields=["class_labels"]),
+        seed=seed,
+    )
+    return detmix.CocoDetection(images_dir, ann, transform)
+
+
+def images_of(loader: DataLoader) -> list[np.ndarray]:
+    return [np.asarray(batch[0][0]) for batch in loader]
+
+
+@pytest.mark.parametrize("collate", [detmix.yolo_collate, detmix.torchvision_collate])
+def test_real_dataloader_with_two_workers(tmp_path: Path, collate: Any) -> None:
+    loader = DataLoader(mosaic_dataset(tmp_path), batch_size=3, num_workers=2, collate_fn=collate)
+    batches = list(loader)
+    assert len(batches) == 2
+    images, targets = batches[0]
+    if collate is detmix.yolo_collate:
+        assert images.shape == (3, 3, 64, 64) and targets.shape[1] == 6 and set(targets[:, 0].tolist()) <= {0, 1, 2}
+    else:
+        assert len(images) == 3 and all(t["boxes"].shape[1] == 4 for t in targets)
+
+
+def test_workers_differ_and_generator_seed_reproduces(tmp_path: Path) -> None:
+    ds = mosaic_dataset(tmp_path)
+
+    def run(seed: int) -> list[np.ndarray]:
+        loader = DataLoader(ds, sampler=[0, 0, 0, 0], batch_size=1, num_workers=2, collate_fn=detmix.yolo_collate, generator=torch.Generator().manual_seed(seed))
+        return images_of(loader)
+
+    first, again, other = run(1), run(1), run(2)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    # Batches 0 and 1 come from workers 0 and 1: the same index, two different augmentations.
+    assert not np.array_equal(first[0], first[1])
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_ranks_get_different_streams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ds = mosaic_dataset(tmp_path)
+    """Ranks share the DataLoader generator seed (the usual DDP set-up) yet must differ."""
+    per_rank = []
+    for rank in (0, 1):
+        monkeypatch.setattr(seeding, "distributed_rank", lambda rank=rank: rank)
+        loader = DataLoader(ds, sampler=[2, 3], batch_size=1, num_workers=1, collate_fn=detmix.yolo_collate, generator=torch.Generator().manual_seed(5))
+        per_rank.append(images_of(loader))
+    assert not any(np.array_equal(a, b) for a, b in zip(*per_rank))
+
+
+def test_set_mixing_reaches_persistent_workers_at_the_next_epoch(tmp_path: Path) -> None:
+    ds = mosaic_dataset(tmp_path)
+    loader = DataLoader(ds, batch_size=2, num_workers=2, persistent_workers=True, collate_fn=detmix.torchvision_collate)
+    shapes = {tuple(image.shape) for images, _ in loader for image in images}
+    assert shapes == {(3, 64, 64)}
+    ds.set_mixing(False)
+    assert not ds.mixing_enabled
+    shapes = {tuple(image.shape) for images, _ in loader for image in images}
+    assert (3, 64, 64) not in shapes and len(shapes) == len(ds)
+    ds.set_mixing(True)
+    assert {tuple(image.shape) for images, _ in loader for image in images} == {(3, 64, 64)}
+
+
+def test_mixing_off_in_the_main_process_restores_p(tmp_path: Path) -> None:
+    ds = mosaic_dataset(tmp_path)
+    ds.set_mixing(False)
+    assert ds[0]["image"].shape[:2] == (60, 80)
+    assert ds.mixers[0].p == 1

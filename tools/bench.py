@@ -35,6 +35,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import albumentations as A  # noqa: E402
@@ -124,6 +125,25 @@ def albumentations_cases(primary: Sample, extras: list[Sample]) -> dict[str, Cas
     }
 
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "coco"
+DATASET_ROWS = ("CocoDetection+Mosaic, cache", "CocoDetection+Mosaic, no cache")
+
+
+def dataset_cases() -> dict[str, Case]:
+    """Dataset throughput on the fixture COCO set: Mosaic p=1, decoded-image cache on and off."""
+    cases: dict[str, Case] = {}
+    for name, cache_images in zip(DATASET_ROWS, (64, 0)):
+        transform = A.Compose(
+            [detmix.Mosaic(target_size=TARGET_HW, p=1)],
+            bbox_params=A.BboxParams(format="coco", label_fields=["class_labels"], min_visibility=0.1),
+            seed=SEED,
+        )
+        dataset = detmix.CocoDetection(FIXTURES / "images", FIXTURES / "annotations.json", transform, cache_images=cache_images)
+        indices = iter(range(10**12))
+        cases[name] = lambda dataset=dataset, indices=indices: dataset[next(indices) % len(dataset)]
+    return cases
+
+
 class FakeDataset:
     """What Ultralytics' mix transforms read from a dataset: in-memory images, normalized xywh boxes.
 
@@ -204,9 +224,13 @@ def ratios(results: dict[str, Result]) -> list[dict[str, Any]]:
 
 def report(results: dict[str, Result], ratio_rows: list[dict[str, Any]]) -> str:
     """The printed table of rows and ratios."""
-    lines = [f"{'case':<28}{'median ms':>11}{'p10 ms':>10}{'p90 ms':>10}{'calls':>8}"]
+    lines = [f"{'case':<32}{'median ms':>11}{'p10 ms':>10}{'p90 ms':>10}{'calls':>8}"]
     for r in results.values():
-        lines.append(f"{r.name:<28}{r.median_ms:>11.3f}{r.p10_ms:>10.3f}{r.p90_ms:>10.3f}{r.calls:>8}")
+        lines.append(f"{r.name:<32}{r.median_ms:>11.3f}{r.p10_ms:>10.3f}{r.p90_ms:>10.3f}{r.calls:>8}")
+    throughput = [results[name] for name in DATASET_ROWS if name in results]
+    if throughput:
+        lines += ["", f"{'dataset throughput (one process)':<40}{'samples/s':>11}"]
+        lines += [f"{r.name:<40}{1000 / r.median_ms:>11.0f}" for r in throughput]
     lines += ["", f"{'ratio':<52}{'value':>8}  {'target':<7} met"]
     for r in ratio_rows:
         lines.append(f"{r['ratio']:<52}{r['value']:>7.2f}x  {r['target']:<7} {'yes' if r['met'] else 'NO'}")
@@ -232,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run every row, print the table and ratios, optionally write JSON; return 0."""
     args = parse_args(argv)
     samples = make_samples()
-    cases = albumentations_cases(samples[0], samples[1:])
+    cases = albumentations_cases(samples[0], samples[1:]) | dataset_cases()
     ultra_cases, ultra_version = ({}, None) if args.no_ultralytics else ultralytics_cases(samples)
     cases.update(ultra_cases)
     cv2.setNumThreads(1)  # after the optional import: Ultralytics sets its own value

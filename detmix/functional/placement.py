@@ -16,6 +16,8 @@ import numpy as np
 from detmix import boxes as B
 
 Fill = float | Sequence[float]
+#: Channels one cv2.warpAffine call handles with every interpolation.
+MAX_WARP_CHANNELS = 4
 
 
 class Placement(NamedTuple):
@@ -108,8 +110,15 @@ def paste(canvas: np.ndarray, src: np.ndarray, placement: Placement, interpolati
         return
     sx, sy = placement.scale_xy
     warp = np.array([[sx, 0.0, 0.5 * sx - 0.5 + ox - x0], [0.0, sy, 0.5 * sy - 0.5 + oy - y0]])
-    rendered = cv2.warpAffine(src, warp, (x1 - x0, y1 - y0), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
-    canvas[y0:y1, x0:x1] = rendered.reshape(canvas[y0:y1, x0:x1].shape)
+    target = canvas[y0:y1, x0:x1]
+    # OpenCV warps at most 4 channels at a time with some interpolations: go in slices of 4.
+    for c in range(0, src.shape[2] if src.ndim == 3 else 1, MAX_WARP_CHANNELS):
+        part = src[..., c : c + MAX_WARP_CHANNELS] if src.ndim == 3 else src
+        rendered = cv2.warpAffine(part, warp, (x1 - x0, y1 - y0), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+        if src.ndim == 3:
+            target[..., c : c + MAX_WARP_CHANNELS] = rendered.reshape(*target.shape[:2], -1)
+        else:
+            target[...] = rendered
 
 
 def place_bboxes(bboxes: np.ndarray, placement: Placement) -> tuple[np.ndarray, np.ndarray]:

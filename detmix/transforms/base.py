@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from albumentations.core.bbox_utils import BboxProcessor, denormalize_bboxes, filter_bboxes, normalize_bboxes
 from albumentations.core.keypoints_utils import KeypointsProcessor
-from albumentations.core.transforms_interface import DualTransform
+from albumentations.core.transforms_interface import BaseTransformInitSchema, DualTransform
 from albumentations.core.type_definitions import Targets
 from albumentations.core.utils import DataProcessor
 
@@ -50,17 +50,41 @@ class Extra(TypedDict):
     keypoints: np.ndarray | None
 
 
+class MixingInitSchema(BaseTransformInitSchema):
+    """Arguments every mixing transform takes; subclasses add their own."""
+
+    fill: float | tuple[float, ...]
+    fill_mask: float | tuple[float, ...]
+    interpolation: Interpolation
+    mask_interpolation: Interpolation
+    metadata_key: str
+
+
 class MixingTransform(DualTransform):
     """Base of Mosaic, MixUp and CutMix: extras from metadata, fill scaling, the box rule.
 
-    Subclasses set ``extras_needed`` and ``metadata_key`` and call :meth:`take_extras` from
+    Subclasses set ``extras_needed`` and call :meth:`take_extras` from
     ``get_params_dependent_on_data``.
     """
 
     _targets = (Targets.IMAGE, Targets.MASK, Targets.BBOXES, Targets.KEYPOINTS)
     extras_needed: ClassVar[int]
-    metadata_key: str
-    fill: Fill
+
+    def __init__(
+        self,
+        fill: Fill,
+        fill_mask: Fill,
+        interpolation: int,
+        mask_interpolation: int,
+        metadata_key: str,
+        p: float,
+    ) -> None:
+        super().__init__(p=p)
+        self.fill = fill
+        self.fill_mask = fill_mask
+        self.interpolation = interpolation
+        self.mask_interpolation = mask_interpolation
+        self.metadata_key = metadata_key
 
     @property
     def targets_as_params(self) -> list[str]:

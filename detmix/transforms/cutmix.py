@@ -6,12 +6,11 @@ from typing import Any
 
 import cv2
 import numpy as np
-from albumentations.core.transforms_interface import BaseTransformInitSchema
 from pydantic import Field
 
 from detmix.functional import cutmix as fcutmix
 from detmix.functional.placement import Fill, Placement, letterbox_placement
-from detmix.transforms.base import Extra, Interpolation, MixingTransform, common_columns
+from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, common_columns
 
 Rect = fcutmix.Rect
 
@@ -34,10 +33,9 @@ class CutMix(MixingTransform):
     Args:
         alpha (float): Beta distribution parameter. Default: 1.0.
         min_visibility (float): least visible fraction of a box to keep it. Default: 0.25.
-        fill (float | tuple[float, ...]): letterbox fill on the 0-255 scale. Default: 114.
-        fill_mask (float | tuple[float, ...]): letterbox fill of masks. Default: 0.
-        interpolation (int): OpenCV flag for images. Default: cv2.INTER_LINEAR.
-        mask_interpolation (int): OpenCV flag for masks. Default: cv2.INTER_NEAREST.
+        fill, fill_mask, interpolation, mask_interpolation: the letterbox's fills (0-255 scale
+            for images) and OpenCV flags, as in :class:`~detmix.Mosaic`. Defaults: 114, 0,
+            cv2.INTER_LINEAR, cv2.INTER_NEAREST.
         metadata_key (str): Compose-call key holding 1 or more extras. Default: "cutmix_metadata".
         p (float): probability of applying. Default: 0.5.
 
@@ -50,14 +48,9 @@ class CutMix(MixingTransform):
 
     extras_needed = 1
 
-    class InitSchema(BaseTransformInitSchema):
+    class InitSchema(MixingInitSchema):
         alpha: float = Field(gt=0)
         min_visibility: float = Field(ge=0, le=1)
-        fill: float | tuple[float, ...]
-        fill_mask: float | tuple[float, ...]
-        interpolation: Interpolation
-        mask_interpolation: Interpolation
-        metadata_key: str
 
     def __init__(
         self,
@@ -70,14 +63,9 @@ class CutMix(MixingTransform):
         metadata_key: str = "cutmix_metadata",
         p: float = 0.5,
     ) -> None:
-        super().__init__(p=p)
+        super().__init__(fill, fill_mask, interpolation, mask_interpolation, metadata_key, p)
         self.alpha = alpha
         self.min_visibility = min_visibility
-        self.fill = fill
-        self.fill_mask = fill_mask
-        self.interpolation = interpolation
-        self.mask_interpolation = mask_interpolation
-        self.metadata_key = metadata_key
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Choose the extra, draw ``lam`` and the rectangle, letterbox the extra."""

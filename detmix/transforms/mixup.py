@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import cv2
 import numpy as np
-from albumentations.core.transforms_interface import BaseTransformInitSchema
 from pydantic import Field
 
 from detmix.functional import mixup as fmixup
@@ -19,7 +18,7 @@ from detmix.functional.placement import (
     place_all_keypoints,
     render,
 )
-from detmix.transforms.base import Extra, Interpolation, MixingTransform, common_columns
+from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, common_columns
 
 
 class MixUp(MixingTransform):
@@ -38,10 +37,9 @@ class MixUp(MixingTransform):
         weight_field (str | None): a label field declared in the Compose's ``BboxParams`` that
             receives ``lam`` for the primary's boxes and ``1 - lam`` for the other's (per-box
             loss weights). Pass it for the primary (e.g. ones); extras may omit it. Default: None.
-        fill (float | tuple[float, ...]): letterbox fill on the 0-255 scale. Default: 114.
-        fill_mask (float | tuple[float, ...]): letterbox fill of masks. Default: 0.
-        interpolation (int): OpenCV flag for images. Default: cv2.INTER_LINEAR.
-        mask_interpolation (int): OpenCV flag for masks. Default: cv2.INTER_NEAREST.
+        fill, fill_mask, interpolation, mask_interpolation: the letterbox's fills (0-255 scale
+            for images) and OpenCV flags, as in :class:`~detmix.Mosaic`. Defaults: 114, 0,
+            cv2.INTER_LINEAR, cv2.INTER_NEAREST.
         metadata_key (str): Compose-call key holding 1 or more extras. Default: "mixup_metadata".
         p (float): probability of applying. Default: 0.5.
 
@@ -54,15 +52,10 @@ class MixUp(MixingTransform):
 
     extras_needed = 1
 
-    class InitSchema(BaseTransformInitSchema):
+    class InitSchema(MixingInitSchema):
         alpha: float = Field(gt=0)
         beta: Annotated[float, Field(gt=0)] | None
         weight_field: str | None
-        fill: float | tuple[float, ...]
-        fill_mask: float | tuple[float, ...]
-        interpolation: Interpolation
-        mask_interpolation: Interpolation
-        metadata_key: str
 
     def __init__(
         self,
@@ -76,15 +69,10 @@ class MixUp(MixingTransform):
         metadata_key: str = "mixup_metadata",
         p: float = 0.5,
     ) -> None:
-        super().__init__(p=p)
+        super().__init__(fill, fill_mask, interpolation, mask_interpolation, metadata_key, p)
         self.alpha = alpha
         self.beta = beta
         self.weight_field = weight_field
-        self.fill = fill
-        self.fill_mask = fill_mask
-        self.interpolation = interpolation
-        self.mask_interpolation = mask_interpolation
-        self.metadata_key = metadata_key
 
     def label_defaults(self, target: str, count: int) -> dict[str, list[Any]]:
         """Extras without the weight field get ones (overwritten by ``1 - lam`` anyway)."""

@@ -7,12 +7,11 @@ from typing import Annotated, Any
 import cv2
 import numpy as np
 from albumentations.core.pydantic import check_range_bounds, nondecreasing
-from albumentations.core.transforms_interface import BaseTransformInitSchema
 from pydantic import AfterValidator
 
 from detmix.functional import mosaic as fmosaic
 from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
-from detmix.transforms.base import Extra, Interpolation, MixingTransform, common_columns
+from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, common_columns
 
 
 class Mosaic(MixingTransform):
@@ -58,18 +57,13 @@ class Mosaic(MixingTransform):
 
     extras_needed = 3
 
-    class InitSchema(BaseTransformInitSchema):
+    class InitSchema(MixingInitSchema):
         target_size: Annotated[tuple[int, int], AfterValidator(check_range_bounds(1, None))]
         center_range: Annotated[
             tuple[float, float],
             AfterValidator(check_range_bounds(0, 1)),
             AfterValidator(nondecreasing),
         ]
-        fill: float | tuple[float, ...]
-        fill_mask: float | tuple[float, ...]
-        interpolation: Interpolation
-        mask_interpolation: Interpolation
-        metadata_key: str
 
     def __init__(
         self,
@@ -82,14 +76,9 @@ class Mosaic(MixingTransform):
         metadata_key: str = "mosaic_metadata",
         p: float = 0.5,
     ) -> None:
-        super().__init__(p=p)
+        super().__init__(fill, fill_mask, interpolation, mask_interpolation, metadata_key, p)
         self.target_size = target_size
         self.center_range = center_range
-        self.fill = fill
-        self.fill_mask = fill_mask
-        self.interpolation = interpolation
-        self.mask_interpolation = mask_interpolation
-        self.metadata_key = metadata_key
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Choose the extras, draw the centre and place the four images."""

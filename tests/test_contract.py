@@ -209,3 +209,14 @@ def test_probability_zero_leaves_the_sample_alone(name: str) -> None:
     out = compose(transform, seed=0)(**deep_copy(call))
     np.testing.assert_array_equal(out["image"], call["image"])
     assert out["labels"] == call["labels"]
+
+
+def test_import_needs_no_torch() -> None:
+    """``import detmix`` works where torch is missing (only the collates need it)."""
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['torch'] = None; import detmix; print(detmix.Mosaic.__name__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Mosaic"

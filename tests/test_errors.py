@@ -30,7 +30,7 @@ def test_missing_metadata(name: str) -> None:
 
 
 def test_too_few_extras_names_the_count() -> None:
-    with pytest.raises(ValueError, match="Mosaic needs 3 extra sample\\(s\\) under 'mosaic_metadata', got 1"):
+    with pytest.raises(ValueError, match="Mosaic needs 3 extra samples under 'mosaic_metadata', got 1"):
         run("Mosaic", lambda call, extras: extras.__delitem__(slice(1, None)))
 
 

@@ -96,7 +96,8 @@ class MixingTransform(DualTransform):
         return type(self).__name__
 
     def _wanted(self) -> str:
-        return f"{self._name} needs {self.extras_needed} extra sample(s) under '{self.metadata_key}'"
+        noun = "sample" if self.extras_needed == 1 else "samples"
+        return f"{self._name} needs {self.extras_needed} extra {noun} under '{self.metadata_key}'"
 
     def update_transform_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Runs before Albumentations' own missing-key check, to say what the key must hold."""

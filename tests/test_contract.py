@@ -197,7 +197,7 @@ def test_keypoints_follow_and_hidden_ones_are_removed_not_clipped(name: str) -> 
 @pytest.mark.parametrize("name", NAMES)
 def test_masks_follow_with_nearest_values_only(name: str) -> None:
     call = make_call(name, np.random.default_rng(11), with_mask=True)
-    out = compose(build(name, fill_mask=9), seed=1)(**call)
+    out = compose(build(name, **({} if name == "MixUp" else {"fill_mask": 9})), seed=1)(**call)
     assert out["mask"].shape == out["image"].shape[:2] and out["mask"].dtype == np.uint8
     assert set(np.unique(out["mask"])) <= {0, 1, 2, 3, 9}
 
@@ -220,3 +220,16 @@ def test_import_needs_no_torch() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Mosaic"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mixing_off_skips_the_mixer_in_this_context_only(name: str) -> None:
+    from detmix.transforms.base import mixing_off
+
+    call = make_call(name, np.random.default_rng(13))
+    transform = build(name)
+    with mixing_off():
+        out = compose(transform)(**deep_copy(call))
+    np.testing.assert_array_equal(out["image"], call["image"])
+    assert transform.p == 1
+    assert "extras" in (compose(transform)(**deep_copy(call)) and transform.params)

@@ -50,7 +50,7 @@ def test_metadata_not_a_list(name: str) -> None:
 @pytest.mark.parametrize(
     ("mutate", "error", "match"),
     [
-        (lambda e: e.clear(), ValueError, "expected 'image' as a numpy array, got NoneType"),
+        (lambda e: e.clear(), TypeError, "expected 'image' as a numpy array, got NoneType"),
         (lambda e: e.update(image=e["image"][..., :2]), ValueError, "does not match the primary image .* in channels or dtype"),
         (lambda e: e.update(image=e["image"].astype(np.float32)), ValueError, "float32 does not match the primary image"),
         (lambda e: e.update(image=e["image"][:, :0]), ValueError, "image has no pixels"),
@@ -60,7 +60,8 @@ def test_metadata_not_a_list(name: str) -> None:
         (lambda e: e.update(bboxes=[[5, 5, 0, 4]] * len(e["labels"])), ValueError, "invalid bboxes: .*x_max is less than or equal to x_min"),
         (lambda e: e.update(labels=e["labels"][:1]), ValueError, "invalid bboxes: The lengths of bboxes and labels do not match"),
         (lambda e: e.update(labels=["a"] * len(e["labels"])), ValueError, "invalid bboxes: could not convert string to float"),
-        (lambda e: e.pop("mask"), ValueError, "the primary has a mask, so every extra needs 'mask'"),
+        (lambda e: e.pop("mask"), TypeError, "the primary has a mask, so every extra needs 'mask'"),
+        (lambda e: e.update(bboxes=[[1, 2, 3, 4], [1, 2]]), ValueError, "expected bboxes as numbers of shape \\(N, 4 or more\\)"),
         (lambda e: e.update(mask=e["mask"][:5]), ValueError, "mask \\(5, .*must match its image"),
         (lambda e: e.update(mask=e["mask"].astype(np.int32)), ValueError, "mask .* int32 must match its image"),
     ],
@@ -139,4 +140,37 @@ def test_weight_field_must_be_a_declared_float_field() -> None:
     call["w"] = ["heavy"] * len(call["labels"])
     aug = A.Compose([detmix.MixUp(p=1, weight_field="w")], bbox_params=A.BboxParams("coco", label_fields=["labels", "w"]))
     with pytest.raises(ValueError, match="weight_field 'w' must hold floats"):
+        aug(**call)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fills_out_of_range_or_shape(name: str) -> None:
+    call = make_call(name, np.random.default_rng(5), with_mask=True)
+    with pytest.raises(ValueError, match="fill 300.0 is outside the uint8 range \\[0, 255\\]"):
+        compose(getattr(detmix, name)(p=1, fill=300))(**call)
+    if name != "MixUp":
+        with pytest.raises(ValueError, match="fill_mask \\(1.0, 2.0\\) has 2 values, the mask has 1 channel"):
+            compose(getattr(detmix, name)(p=1, fill_mask=(1, 2)))(**make_call(name, np.random.default_rng(5), with_mask=True))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_int32_masks_need_nearest_interpolation(name: str) -> None:
+    call = make_call(name, np.random.default_rng(6), with_mask=True)
+    for sample in [call, *call[METADATA_KEYS[name]]]:
+        sample["mask"] = sample["mask"].astype(np.int32)
+    compose(getattr(detmix, name)(p=1))(**call)
+    with pytest.raises(ValueError, match="a int32 mask needs mask_interpolation=cv2.INTER_NEAREST"):
+        compose(getattr(detmix, name)(p=1, mask_interpolation=1))(**call)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_additional_targets_are_refused_not_silently_mixed(name: str) -> None:
+    call = make_call(name, np.random.default_rng(7), with_mask=True)
+    call["depth"] = call["mask"].copy()
+    aug = A.Compose(
+        [getattr(detmix, name)(p=1)],
+        bbox_params=A.BboxParams("coco", label_fields=["labels"]),
+        additional_targets={"depth": "mask"},
+    )
+    with pytest.raises(ValueError, match="got unsupported target 'depth'"):
         aug(**call)

@@ -15,8 +15,9 @@ with the transform's own RNG, without replacement, and never written to.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar, Literal, TypedDict
 
 import cv2
@@ -33,8 +34,9 @@ from detmix.functional.placement import Fill
 #: Interpolations a single affine warp implements exactly (no INTER_AREA: a warp cannot average).
 Interpolation = Literal[cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_LANCZOS4]
 IMAGE_DTYPES = (np.uint8, np.float32)
-#: Mask dtypes OpenCV can warp without loss.
-MASK_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32, np.float64)
+#: Mask dtypes OpenCV warps with every interpolation, and those it warps only with INTER_NEAREST.
+MASK_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
+NEAREST_ONLY_MASK_DTYPES = (np.int8, np.int32)
 #: Targets Albumentations knows but a mixing transform cannot honour.
 UNSUPPORTED_TARGETS = ("images", "masks", "volume", "volumes", "mask3d", "masks3d")
 #: Tolerance for comparing visible fractions against thresholds.
@@ -50,11 +52,23 @@ class Extra(TypedDict):
     keypoints: np.ndarray | None
 
 
+_MIXING_ON: ContextVar[bool] = ContextVar("detmix_mixing_on", default=True)
+
+
+@contextmanager
+def mixing_off() -> Iterator[None]:
+    """Within this block (this thread or task only), every detmix mixer skips itself as if ``p=0``."""
+    token = _MIXING_ON.set(False)
+    try:
+        yield
+    finally:
+        _MIXING_ON.reset(token)
+
+
 class MixingInitSchema(BaseTransformInitSchema):
     """Arguments every mixing transform takes; subclasses add their own."""
 
     fill: float | tuple[float, ...]
-    fill_mask: float | tuple[float, ...]
     interpolation: Interpolation
     mask_interpolation: Interpolation
     metadata_key: str
@@ -73,7 +87,6 @@ class MixingTransform(DualTransform):
     def __init__(
         self,
         fill: Fill,
-        fill_mask: Fill,
         interpolation: int,
         mask_interpolation: int,
         metadata_key: str,
@@ -81,7 +94,6 @@ class MixingTransform(DualTransform):
     ) -> None:
         super().__init__(p=p)
         self.fill = fill
-        self.fill_mask = fill_mask
         self.interpolation = interpolation
         self.mask_interpolation = mask_interpolation
         self.metadata_key = metadata_key
@@ -98,6 +110,10 @@ class MixingTransform(DualTransform):
     def _wanted(self) -> str:
         noun = "sample" if self.extras_needed == 1 else "samples"
         return f"{self._name} needs {self.extras_needed} extra {noun} under '{self.metadata_key}'"
+
+    def should_apply(self, force_apply: bool = False) -> bool:
+        """As Albumentations decides, except inside :func:`mixing_off`."""
+        return _MIXING_ON.get() and super().should_apply(force_apply)
 
     def update_transform_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Runs before Albumentations' own missing-key check, to say what the key must hold."""
@@ -135,18 +151,25 @@ class MixingTransform(DualTransform):
             raise ValueError(f"{self._name}: {target} under '{self.metadata_key}' differ in column count ({described})")
 
     def _check_targets(self, data: Mapping[str, Any]) -> None:
-        for key in UNSUPPORTED_TARGETS:
-            if data.get(key) is not None:
-                raise ValueError(f"{self._name} transforms image, mask, bboxes and keypoints; got unsupported target '{key}'")
+        unsupported = [key for key in (*UNSUPPORTED_TARGETS, *self._additional_targets) if data.get(key) is not None]
+        if unsupported:
+            raise ValueError(f"{self._name} transforms image, mask, bboxes and keypoints; got unsupported target '{unsupported[0]}'")
         image = data["image"]
         if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
             raise TypeError(f"{self._name}: expected image as an (H, W) or (H, W, C) numpy array, got {_describe(image)}")
         if image.dtype not in IMAGE_DTYPES:
             raise ValueError(f"{self._name}: expected a uint8 or float32 image, got dtype {image.dtype}")
         mask = data.get("mask")
-        if mask is not None and mask.dtype not in MASK_DTYPES:
-            names = ", ".join(np.dtype(t).name for t in MASK_DTYPES)
+        if mask is None or mask.dtype in MASK_DTYPES:
+            return
+        names = ", ".join(np.dtype(t).name for t in MASK_DTYPES)
+        if mask.dtype not in NEAREST_ONLY_MASK_DTYPES:
             raise ValueError(f"{self._name}: expected a mask of dtype {names}; got {mask.dtype}")
+        if self.mask_interpolation != cv2.INTER_NEAREST:
+            raise ValueError(
+                f"{self._name}: a {mask.dtype} mask needs mask_interpolation=cv2.INTER_NEAREST "
+                f"(got {self.mask_interpolation}), or a mask of dtype {names}",
+            )
 
     def _prepare_extra(self, item: Any, index: int, data: Mapping[str, Any]) -> Extra:
         where = f"{self._name}: extra {index} under '{self.metadata_key}'"
@@ -155,7 +178,7 @@ class MixingTransform(DualTransform):
         image = item.get("image")
         primary = data["image"]
         if not isinstance(image, np.ndarray):
-            raise ValueError(f"{where}: expected 'image' as a numpy array, got {_describe(image)}")
+            raise TypeError(f"{where}: expected 'image' as a numpy array, got {_describe(image)}")
         if image.ndim != primary.ndim or image.shape[2:] != primary.shape[2:] or image.dtype != primary.dtype:
             raise ValueError(
                 f"{where}: image {image.shape} {image.dtype} does not match the primary image "
@@ -175,7 +198,7 @@ class MixingTransform(DualTransform):
     def _extra_mask(item: Mapping[str, Any], where: str, image: np.ndarray, primary_mask: np.ndarray) -> np.ndarray:
         mask = item.get("mask")
         if not isinstance(mask, np.ndarray):
-            raise ValueError(f"{where}: the primary has a mask, so every extra needs 'mask' as a numpy array, got {_describe(mask)}")
+            raise TypeError(f"{where}: the primary has a mask, so every extra needs 'mask' as a numpy array, got {_describe(mask)}")
         if mask.shape[:2] != image.shape[:2] or mask.shape[2:] != primary_mask.shape[2:] or mask.dtype != primary_mask.dtype:
             raise ValueError(
                 f"{where}: mask {mask.shape} {mask.dtype} must match its image {image.shape[:2]} in height and width "
@@ -198,7 +221,10 @@ class MixingTransform(DualTransform):
             )
         if target not in item:
             raise ValueError(f"{where}: the call has '{target}', so every extra needs '{target}' (an empty list for none)")
-        values = np.array(item[target], dtype=np.float32)
+        try:
+            values = np.array(item[target], dtype=np.float32)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{where}: expected {target} as numbers of shape (N, 4 or more): {error}") from error
         min_columns = 4 if target == "bboxes" else len(processor.params.format)
         if values.size == 0:
             values = values.reshape(0, min_columns)
@@ -221,10 +247,7 @@ class MixingTransform(DualTransform):
 
     def fill_for(self, image: np.ndarray) -> Fill:
         """``fill`` in the image's value range: a 0-255 fill is scaled to [0, 1] for float images."""
-        fill = self.fill
-        channels = image.shape[2] if image.ndim == 3 else 1
-        if isinstance(fill, Sequence) and len(fill) not in (1, channels):
-            raise ValueError(f"{self._name}: fill {tuple(fill)} has {len(fill)} values, the image has {channels} channel(s)")
+        fill = checked_fill(self._name, "fill", self.fill, image, np.uint8 if image.dtype == np.float32 else image.dtype)
         if image.dtype == np.float32:
             return tuple(v / 255.0 for v in fill) if isinstance(fill, Sequence) else fill / 255.0
         return fill
@@ -264,6 +287,24 @@ class MixingTransform(DualTransform):
         if isinstance(processor, KeypointsProcessor) and not processor.params.remove_invisible:
             return keypoints
         return keypoints[visible]
+
+
+def checked_fill(owner: str, name: str, fill: Fill, array: np.ndarray, range_dtype: Any = None) -> Fill:
+    """``fill`` after checking it has 1 or one-per-channel values, each in ``range_dtype``'s range.
+
+    ``range_dtype`` defaults to the array's dtype; only integer dtypes bound the values.
+    """
+    channels = array.shape[2] if array.ndim == 3 else 1
+    values = tuple(fill) if isinstance(fill, Sequence) else (fill,)
+    if len(values) not in (1, channels):
+        target = "image" if name == "fill" else "mask"
+        raise ValueError(f"{owner}: {name} {values} has {len(values)} values, the {target} has {channels} channel(s)")
+    dtype = np.dtype(range_dtype or array.dtype)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        if min(values) < info.min or max(values) > info.max:
+            raise ValueError(f"{owner}: {name} {fill} is outside the {dtype} range [{info.min}, {info.max}]")
+    return fill
 
 
 def common_columns(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from detmix.functional import cutmix as fcutmix
 from detmix.functional.placement import Fill, Placement, letterbox_placement
-from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, common_columns
+from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, checked_fill, common_columns
 
 Rect = fcutmix.Rect
 
@@ -26,16 +26,16 @@ class CutMix(MixingTransform):
     lose the part under it (shrinking only where the rectangle covers a whole side strip, so a
     box always bounds what is left of its object). Either kind is dropped when its visible
     fraction is below ``max(min_visibility, BboxParams.min_visibility)``, when nothing of it is
-    visible, or by the Compose's ``min_area``/``min_width``/``min_height``. Primary boxes come
-    first. Keypoints under the rectangle (primary) or outside it (extra) are removed when
+    visible, or by the Compose's ``min_area``/``min_width``/``min_height``/``max_accept_ratio``.
+    Primary boxes come first. Keypoints under the rectangle (primary) or outside it (extra) are removed when
     ``KeypointParams.remove_invisible`` is set.
 
     Args:
         alpha (float): Beta distribution parameter. Default: 1.0.
         min_visibility (float): least visible fraction of a box to keep it. Default: 0.25.
         fill, fill_mask, interpolation, mask_interpolation: the letterbox's fills (0-255 scale
-            for images) and OpenCV flags, as in :class:`~detmix.Mosaic`. Defaults: 114, 0,
-            cv2.INTER_LINEAR, cv2.INTER_NEAREST.
+            for images; ``fill_mask`` where the rectangle shows letterbox bars) and OpenCV flags,
+            as in :class:`~detmix.Mosaic`. Defaults: 114, 0, cv2.INTER_LINEAR, cv2.INTER_NEAREST.
         metadata_key (str): Compose-call key holding 1 or more extras. Default: "cutmix_metadata".
         p (float): probability of applying. Default: 0.5.
 
@@ -49,6 +49,7 @@ class CutMix(MixingTransform):
     extras_needed = 1
 
     class InitSchema(MixingInitSchema):
+        fill_mask: float | tuple[float, ...]
         alpha: float = Field(gt=0)
         min_visibility: float = Field(ge=0, le=1)
 
@@ -63,7 +64,8 @@ class CutMix(MixingTransform):
         metadata_key: str = "cutmix_metadata",
         p: float = 0.5,
     ) -> None:
-        super().__init__(fill, fill_mask, interpolation, mask_interpolation, metadata_key, p)
+        super().__init__(fill, interpolation, mask_interpolation, metadata_key, p)
+        self.fill_mask = fill_mask
         self.alpha = alpha
         self.min_visibility = min_visibility
 
@@ -80,7 +82,7 @@ class CutMix(MixingTransform):
         return fcutmix.cutmix_image(img, extras[0]["image"], placement, rect, self.fill_for(img), self.interpolation)
 
     def apply_to_mask(self, mask: np.ndarray, extras: list[Extra], placement: Placement, rect: Rect, **params: Any) -> np.ndarray:
-        return fcutmix.cutmix_image(mask, extras[0]["mask"], placement, rect, self.fill_mask, self.mask_interpolation)
+        return fcutmix.cutmix_image(mask, extras[0]["mask"], placement, rect, checked_fill(self._name, "fill_mask", self.fill_mask, mask), self.mask_interpolation)
 
     def apply_to_bboxes(
         self,

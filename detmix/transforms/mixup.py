@@ -27,9 +27,10 @@ class MixUp(MixingTransform):
     ``lam`` is drawn from ``Beta(alpha, beta)`` (``beta`` defaults to ``alpha``) and kept strictly
     inside (0, 1). An extra of another size is letterboxed into the primary's size (one
     aspect-keeping scale, centred, ``fill`` around it). The output carries the boxes, keypoints
-    and label fields of both images, the primary's first; boxes are only dropped by the
-    Compose's ``min_area``/``min_width``/``min_height``. Masks keep each image's non-zero labels,
-    the image with the larger weight winning where both have one.
+    and label fields of both images, the primary's first; every box is wholly visible, so only
+    the Compose's ``min_area``/``min_width``/``min_height``/``max_accept_ratio`` drop boxes.
+    Masks keep each image's non-zero labels, the image with the larger weight winning where both
+    have one.
 
     Args:
         alpha (float): Beta distribution parameter. Default: 32.0 (lam close to 0.5).
@@ -37,9 +38,10 @@ class MixUp(MixingTransform):
         weight_field (str | None): a label field declared in the Compose's ``BboxParams`` that
             receives ``lam`` for the primary's boxes and ``1 - lam`` for the other's (per-box
             loss weights). Pass it for the primary (e.g. ones); extras may omit it. Default: None.
-        fill, fill_mask, interpolation, mask_interpolation: the letterbox's fills (0-255 scale
-            for images) and OpenCV flags, as in :class:`~detmix.Mosaic`. Defaults: 114, 0,
-            cv2.INTER_LINEAR, cv2.INTER_NEAREST.
+        fill, interpolation, mask_interpolation: the letterbox's fill (0-255 scale) and OpenCV
+            flags, as in :class:`~detmix.Mosaic`. Defaults: 114, cv2.INTER_LINEAR,
+            cv2.INTER_NEAREST. (No ``fill_mask``: the primary covers every pixel, and the
+            letterbox bars of the other carry no labels.)
         metadata_key (str): Compose-call key holding 1 or more extras. Default: "mixup_metadata".
         p (float): probability of applying. Default: 0.5.
 
@@ -63,13 +65,12 @@ class MixUp(MixingTransform):
         beta: float | None = None,
         weight_field: str | None = None,
         fill: Fill = 114,
-        fill_mask: Fill = 0,
         interpolation: int = cv2.INTER_LINEAR,
         mask_interpolation: int = cv2.INTER_NEAREST,
         metadata_key: str = "mixup_metadata",
         p: float = 0.5,
     ) -> None:
-        super().__init__(fill, fill_mask, interpolation, mask_interpolation, metadata_key, p)
+        super().__init__(fill, interpolation, mask_interpolation, metadata_key, p)
         self.alpha = alpha
         self.beta = beta
         self.weight_field = weight_field
@@ -103,7 +104,7 @@ class MixUp(MixingTransform):
         return fmixup.mixup_image(img, other, lam)
 
     def apply_to_mask(self, mask: np.ndarray, extras: list[Extra], lam: float, placement: Placement, **params: Any) -> np.ndarray:
-        other = render(extras[0]["mask"], placement, mask.shape[:2], self.fill_mask, self.mask_interpolation)
+        other = render(extras[0]["mask"], placement, mask.shape[:2], 0, self.mask_interpolation)
         return fmixup.mixup_mask(mask, other, lam)
 
     def apply_to_bboxes(

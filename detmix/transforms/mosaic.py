@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 
 from detmix.functional import mosaic as fmosaic
 from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
-from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, common_columns
+from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, checked_fill, common_columns
 
 
 class Mosaic(MixingTransform):
@@ -26,7 +26,8 @@ class Mosaic(MixingTransform):
     Boxes are scaled, offset and clipped to what their quadrant shows. A box is dropped when
     nothing of it is visible, when its visible fraction (visible area over the area the whole box
     has at the output scale) is below ``BboxParams.min_visibility``, or by the Compose's
-    ``min_area``/``min_width``/``min_height``. Output boxes come in quadrant order.
+    ``min_area``/``min_width``/``min_height``/``max_accept_ratio``. Output boxes come in
+    quadrant order.
 
     Args:
         target_size (tuple[int, int]): output ``(height, width)``. Default: (640, 640).
@@ -58,6 +59,7 @@ class Mosaic(MixingTransform):
     extras_needed = 3
 
     class InitSchema(MixingInitSchema):
+        fill_mask: float | tuple[float, ...]
         target_size: Annotated[tuple[int, int], AfterValidator(check_range_bounds(1, None))]
         center_range: Annotated[
             tuple[float, float],
@@ -76,7 +78,8 @@ class Mosaic(MixingTransform):
         metadata_key: str = "mosaic_metadata",
         p: float = 0.5,
     ) -> None:
-        super().__init__(fill, fill_mask, interpolation, mask_interpolation, metadata_key, p)
+        super().__init__(fill, interpolation, mask_interpolation, metadata_key, p)
+        self.fill_mask = fill_mask
         self.target_size = target_size
         self.center_range = center_range
 
@@ -91,7 +94,7 @@ class Mosaic(MixingTransform):
         return paste_all([img, *(e["image"] for e in extras)], placements, self.target_size, self.fill_for(img), self.interpolation)
 
     def apply_to_mask(self, mask: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
-        return paste_all([mask, *(e["mask"] for e in extras)], placements, self.target_size, self.fill_mask, self.mask_interpolation)
+        return paste_all([mask, *(e["mask"] for e in extras)], placements, self.target_size, checked_fill(self._name, "fill_mask", self.fill_mask, mask), self.mask_interpolation)
 
     def apply_to_bboxes(self, bboxes: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
         sources = self.pixel_bboxes([bboxes, *(e["bboxes"] for e in extras)], [p.src_hw for p in placements])

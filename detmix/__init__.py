@@ -2,6 +2,7 @@
 
 from detmix.data import CocoDetection, YoloDetection, torchvision_collate, yolo_collate
 from detmix.transforms import CutMix, MixUp, Mosaic
+from detmix.transforms.base import mixing_off
 
 __version__ = "0.1.0"
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "Mosaic",
     "YoloDetection",
     "__version__",
+    "mixing_off",
     "torchvision_collate",
     "yolo_collate",
 ]

@@ -5,33 +5,53 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import albumentations as A
 import cv2
 import numpy as np
+from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DetectionDataset, Problems, Record
+from detmix.data.formats import clip_xywh
 from detmix.data.images import read_size
 
 
-def load_coco(annotation_file: Path) -> COCO:
-    """Parse ``annotation_file`` into a pycocotools ``COCO`` index, with errors that name the file."""
+def load_coco(annotation_file: Path, problems: Problems) -> COCO:
+    """Parse ``annotation_file`` into a pycocotools ``COCO`` index, with errors that name the file.
+
+    Images and categories without an ``id``, and duplicate image ids, are errors; annotations
+    missing ``id``, ``image_id`` or ``category_id`` are skipped and reported to ``problems``.
+    """
     try:
         with open(annotation_file, encoding="utf-8") as file:
             data = json.load(file)
     except OSError as error:
         raise OSError(f"cannot read COCO annotation file {annotation_file}: {error}") from error
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"broken JSON in COCO annotation file {annotation_file}: {error}") from error
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("categories"), list):
         raise ValueError(f"COCO annotation file {annotation_file}: expected an object with 'images' and 'categories' lists")
-    data.setdefault("annotations", [])
+    for kind in ("images", "categories"):
+        for position, entry in enumerate(data[kind]):
+            if not isinstance(entry, dict) or "id" not in entry:
+                raise ValueError(f"COCO annotation file {annotation_file}: {kind}[{position}] has no 'id': {entry!r}")
+    duplicates = sorted((i for i, n in Counter(image["id"] for image in data["images"]).items() if n > 1), key=str)
+    if duplicates:
+        raise ValueError(f"COCO annotation file {annotation_file}: duplicate image ids {duplicates}")
+    annotations = []
+    for position, ann in enumerate(data.get("annotations") or []):
+        if isinstance(ann, dict) and all(key in ann for key in ("id", "image_id", "category_id")):
+            annotations.append(ann)
+        else:
+            problems.add("annotations without id, image_id or category_id, skipped", f"annotations[{position}]")
     coco = COCO()
-    coco.dataset = data
+    coco.dataset = {**data, "annotations": annotations}
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
         coco.createIndex()
     return coco
@@ -81,12 +101,11 @@ class CocoDetection(DetectionDataset):
         self.annotation_file = Path(annotation_file)
         self.include_crowd = include_crowd
         self.masks = masks
-        self.coco = load_coco(self.annotation_file)
+        problems = Problems(type(self).__name__)
+        self.coco = load_coco(self.annotation_file, problems)
         categories = sorted(self.coco.dataset["categories"], key=lambda c: c["id"])
         self.category_ids = [c["id"] for c in categories]
         self.classes = [str(c.get("name", c["id"])) for c in categories]
-        problems = Problems(type(self).__name__)
-        self._annotation_ids: list[list[int]] = []
         self.records = self._build_records(problems)
         problems.warn()
 
@@ -107,14 +126,14 @@ class CocoDetection(DetectionDataset):
             except OSError:
                 problems.add("unreadable image files, skipped", str(path))
                 continue
-            if (image.get("height"), image.get("width")) != disk_hw:
+            json_hw = (image.get("height"), image.get("width"))
+            if None not in json_hw and json_hw != disk_hw:
                 problems.add(
                     "images whose size on disk differs from the JSON (the disk wins)",
                     f"{path.name}: JSON {image.get('height')}x{image.get('width')}, disk {disk_hw[0]}x{disk_hw[1]}",
                 )
             boxes, labels, kept = self._objects(image["id"], disk_hw, class_of, problems)
-            records.append(Record(path, disk_hw, boxes, labels, image["id"]))
-            self._annotation_ids.append(kept)
+            records.append(Record(path, disk_hw, boxes, labels, image["id"], tuple(kept)))
         return records
 
     def _objects(
@@ -135,21 +154,26 @@ class CocoDetection(DetectionDataset):
                 problems.add("annotations with an unknown category_id, skipped", f"{name} (category_id {ann.get('category_id')})")
                 continue
             bbox = ann.get("bbox")
-            if not (isinstance(bbox, (list, tuple)) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
+            numbers = isinstance(bbox, (list, tuple)) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)
+            if not numbers or not all(math.isfinite(v) for v in bbox):
                 problems.add("annotations with a malformed bbox, skipped", f"{name} (bbox {bbox!r})")
                 continue
-            x, y, w, h = (float(v) for v in bbox)
-            if w <= 0 or h <= 0:
+            if bbox[2] <= 0 or bbox[3] <= 0:
                 problems.add("annotations with non-positive width or height, skipped", f"{name} (bbox {bbox})")
                 continue
-            x0, y0, x1, y1 = max(x, 0.0), max(y, 0.0), min(x + w, width), min(y + h, height)
-            if x1 <= x0 or y1 <= y0:
+            clipped = clip_xywh(*(float(v) for v in bbox), image_hw)
+            if clipped is None:
                 problems.add("annotations entirely outside their image, dropped", f"{name} (bbox {bbox}, image {width}x{height})")
                 continue
-            boxes.append([x0, y0, x1 - x0, y1 - y0])
+            boxes.append(clipped)
             labels.append(class_of[ann["category_id"]])
             kept.append(ann["id"])
         return np.array(boxes, np.float32).reshape(-1, 4), np.array(labels, np.int64), kept
+
+    @property
+    def pixel_keys(self) -> tuple[str, ...]:
+        """``image``, and ``mask`` with ``masks=True``."""
+        return ("image", "mask") if self.masks else ("image",)
 
     def load_pixels(self, index: int) -> dict[str, np.ndarray]:
         """The image, and with ``masks=True`` its semantic mask decoded by pycocotools."""
@@ -159,16 +183,28 @@ class CocoDetection(DetectionDataset):
         return pixels
 
     def _semantic_mask(self, index: int, image_hw: tuple[int, int]) -> np.ndarray:
+        """Class index + 1 per pixel (uint8, or uint16 past 254 classes), later objects on top."""
         record = self.records[index]
-        mask = np.zeros(image_hw, np.uint8)
-        for ann_id, label in zip(self._annotation_ids[index], record.class_labels):
-            ann = self.coco.anns[ann_id]
-            if not ann.get("segmentation"):
-                continue
-            with warnings.catch_warnings():  # pycocotools' decoder predates numpy 2's copy keyword
-                warnings.simplefilter("ignore", DeprecationWarning)
-                object_mask = self.coco.annToMask(ann)
-            if object_mask.shape != image_hw:
-                object_mask = cv2.resize(object_mask, image_hw[::-1], interpolation=cv2.INTER_NEAREST)
-            mask[object_mask > 0] = label + 1
+        mask = np.zeros(image_hw, np.uint8 if len(self.classes) < 255 else np.uint16)
+        for ann_id, label in zip(record.annotation_ids, record.class_labels):
+            segmentation = self.coco.anns[ann_id].get("segmentation")
+            if segmentation:
+                mask[decode_segmentation(segmentation, image_hw) > 0] = label + 1
         return mask
+
+
+def decode_segmentation(segmentation: Any, image_hw: tuple[int, int]) -> np.ndarray:
+    """An object's polygons or RLE as an ``image_hw`` 0/1 map (polygons drawn at the disk size)."""
+    height, width = image_hw
+    with warnings.catch_warnings():  # pycocotools' decoder predates numpy 2's copy keyword
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if isinstance(segmentation, list):
+            rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+        elif isinstance(segmentation.get("counts"), list):
+            rle = mask_utils.frPyObjects(segmentation, *segmentation["size"])
+        else:
+            rle = segmentation
+        decoded = mask_utils.decode(rle)
+    if decoded.shape != image_hw:  # an RLE made for the JSON's size, which the disk overrides
+        decoded = cv2.resize(decoded, (width, height), interpolation=cv2.INTER_NEAREST)
+    return decoded

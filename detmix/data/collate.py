@@ -10,19 +10,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from albumentations.core.bbox_utils import convert_bboxes_from_albumentations, convert_bboxes_to_albumentations
+
+from detmix.data.formats import convert_bboxes
 
 
 def _boxes(sample: dict[str, Any], target_format: str) -> np.ndarray:
-    """The sample's boxes as an (N, 4) float32 array in ``target_format``."""
-    bboxes = np.asarray(sample["bboxes"], dtype=np.float32).reshape(-1, 4)
-    source_format = sample.get("bbox_format", "coco")
-    if source_format == target_format or not len(bboxes):
-        return bboxes
-    height, width = sample["image"].shape[:2]
-    shape = {"height": height, "width": width}
-    normalized = bboxes if source_format == "albumentations" else convert_bboxes_to_albumentations(bboxes, source_format, shape)
-    return convert_bboxes_from_albumentations(normalized, target_format, shape).astype(np.float32)
+    """The sample's boxes as an (N, 4) float32 array in ``target_format``, checked against its labels."""
+    bboxes = np.asarray(sample["bboxes"], dtype=np.float32)
+    if bboxes.size == 0:
+        bboxes = bboxes.reshape(0, 4)
+    if bboxes.ndim != 2 or bboxes.shape[1] != 4:
+        raise ValueError(f"collate: expected bboxes of shape (N, 4), got {bboxes.shape} for image {sample.get('image_id')}")
+    if len(bboxes) != len(sample["class_labels"]):
+        raise ValueError(f"collate: {len(bboxes)} boxes but {len(sample['class_labels'])} class_labels for image {sample.get('image_id')}")
+    return convert_bboxes(bboxes, sample.get("bbox_format", "coco"), target_format, sample["image"].shape[:2])
 
 
 def _image_tensor(image: np.ndarray) -> Any:
@@ -41,6 +42,8 @@ def yolo_collate(batch: Sequence[dict[str, Any]]) -> tuple[Any, Any]:
     """
     import torch
 
+    if not batch:
+        raise ValueError("yolo_collate: got an empty batch")
     sizes = {sample["image"].shape for sample in batch}
     if len(sizes) > 1:
         raise ValueError(f"yolo_collate: images of one batch must share a shape, got {sorted(sizes)}; resize or pad them in the Compose")

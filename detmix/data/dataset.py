@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import multiprocessing
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.context import get_spawning_popen
 from pathlib import Path
 from typing import Any
 
 import albumentations as A
 import numpy as np
-from albumentations.core.bbox_utils import convert_bboxes_from_albumentations, convert_bboxes_to_albumentations
 
 from detmix.data.feeding import LazySample, find_mixers, metadata_for
+from detmix.data.formats import convert_bboxes
 from detmix.data.images import ImageCache
 from detmix.data.seeding import worker_seed
+from detmix.transforms.base import mixing_off
 
 #: Label field the datasets fill; a Compose given to them must declare it.
 LABEL_FIELD = "class_labels"
@@ -35,6 +36,7 @@ class Record:
     bboxes: np.ndarray  # (N, 4) float32 COCO [x, y, w, h] pixels, inside the image
     class_labels: np.ndarray  # (N,) int64 contiguous class indices
     image_id: Any
+    annotation_ids: tuple[int, ...] = ()  # COCO: the annotations behind the boxes
 
 
 class DetectionDataset:
@@ -43,29 +45,41 @@ class DetectionDataset:
     records: list[Record]
     classes: list[str]
 
-    def __init__(self, transform: A.BaseCompose | None, cache_images: int) -> None:
-        self.transform = transform
-        self.mixers = find_mixers(transform)
+    def __init__(self, transform: A.Compose | None, cache_images: int) -> None:
         self._cache = ImageCache(cache_images)
         self._mixing = multiprocessing.Value("b", 1, lock=False)
-        self._label_fields: list[str] = []
-        self._seeded_for: int | None = None
-        self._base_seed = getattr(transform, "seed", None)
-        self._check_transform()
+        self.transform = transform
 
-    def _check_transform(self) -> None:
-        if self.transform is None:
-            return
-        if not isinstance(self.transform, A.Compose):
-            raise TypeError(f"transform: expected an albumentations Compose, got {type(self.transform).__name__}")
-        processor = self.transform.processors.get("bboxes")
-        fields = list(processor.params.label_fields or []) if processor else []
-        if processor is None or LABEL_FIELD not in fields:
-            raise ValueError(
-                f"transform: the Compose needs bbox_params=A.BboxParams(format=..., label_fields=['{LABEL_FIELD}']), "
-                f"got label_fields={fields if processor else None}",
-            )
-        self._label_fields = fields
+    @property
+    def transform(self) -> A.Compose | None:
+        """The pipeline; setting it checks it and finds its mixers again."""
+        return self._transform
+
+    @transform.setter
+    def transform(self, transform: A.Compose | None) -> None:
+        label_fields: list[str] = []
+        if transform is not None:
+            if not isinstance(transform, A.Compose):
+                raise TypeError(f"transform: expected an albumentations Compose, got {type(transform).__name__}")
+            processor = transform.processors.get("bboxes")
+            label_fields = list(processor.params.label_fields or []) if processor else []
+            if processor is None or LABEL_FIELD not in label_fields:
+                raise ValueError(
+                    f"transform: the Compose needs bbox_params=A.BboxParams(format=..., label_fields=['{LABEL_FIELD}']), "
+                    f"got label_fields={label_fields if processor else None}",
+                )
+        self._transform = transform
+        self._label_fields = label_fields
+        self.mixers = find_mixers(transform)
+        self._base_seed = getattr(transform, "seed", None)
+        self._seeded_for: int | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable: the shared mixing flag travels as is to spawned workers, as a plain copy elsewhere."""
+        state = self.__dict__.copy()
+        if get_spawning_popen() is None:
+            state["_mixing"] = _Flag(self._mixing.value)
+        return state
 
     def __len__(self) -> int:
         return len(self.records)
@@ -79,12 +93,11 @@ class DetectionDataset:
     def annotations(self, index: int, bbox_format: str = "coco") -> dict[str, Any]:
         """Boxes (in ``bbox_format``), labels and the image id of sample ``index``, without pixels."""
         record = self.records[index]
-        bboxes = record.bboxes
-        if bbox_format != "coco" and len(bboxes):
-            shape = {"height": record.image_hw[0], "width": record.image_hw[1]}
-            normalized = convert_bboxes_to_albumentations(bboxes, "coco", shape)
-            bboxes = normalized if bbox_format == "albumentations" else convert_bboxes_from_albumentations(normalized, bbox_format, shape)
-        return {"bboxes": bboxes.astype(np.float32), LABEL_FIELD: record.class_labels.copy(), "image_id": record.image_id}
+        return {
+            "bboxes": convert_bboxes(record.bboxes, "coco", bbox_format, record.image_hw),
+            LABEL_FIELD: record.class_labels.copy(),
+            "image_id": record.image_id,
+        }
 
     def _sample(self, index: int, bbox_format: str) -> dict[str, Any]:
         sample = self.annotations(index, bbox_format)
@@ -104,7 +117,7 @@ class DetectionDataset:
         sample = {**self._sample(index, bbox_format), **self.load_pixels(index)}
         image_id = sample.pop("image_id")
         if not self.mixing_enabled:
-            with self._mixers_off():
+            with mixing_off():
                 out = self.transform(**sample)
         else:
             extras = metadata_for(self.mixers, len(self), index, self.transform.py_random, lambda i: self._lazy(i, bbox_format))
@@ -116,7 +129,12 @@ class DetectionDataset:
         return out
 
     def _lazy(self, index: int, bbox_format: str) -> LazySample:
-        return LazySample(self._sample(index, bbox_format), lambda: self.load_pixels(index))
+        return LazySample(self._sample(index, bbox_format), lambda: self.load_pixels(index), self.pixel_keys)
+
+    @property
+    def pixel_keys(self) -> tuple[str, ...]:
+        """The keys :meth:`load_pixels` returns."""
+        return ("image",)
 
     # ----- seeding and schedules ---------------------------------------------------------------
 
@@ -136,20 +154,19 @@ class DetectionDataset:
         """Switch every mixing transform on or off, in this process and in live DataLoader workers.
 
         The flag lives in shared memory, so persistent workers see it from their next sample on
-        (YOLOX/Ultralytics switch mixing off for the last epochs this way).
+        (YOLOX/Ultralytics switch mixing off for the last epochs this way). A copy of the dataset
+        made by pickling outside worker start-up (``copy.deepcopy``, ``pickle.dumps``) keeps the
+        flag's value but no longer shares it.
         """
         self._mixing.value = int(bool(enabled))
 
-    @contextmanager
-    def _mixers_off(self):
-        saved = [mixer.p for mixer in self.mixers]
-        try:
-            for mixer in self.mixers:
-                mixer.p = 0.0
-            yield
-        finally:
-            for mixer, p in zip(self.mixers, saved):
-                mixer.p = p
+
+
+class _Flag:
+    """A process-local stand-in for the shared flag, in pickled or copied datasets."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
 
 
 class Problems:

@@ -26,32 +26,32 @@ def find_mixers(transform: Any) -> list[MixingTransform]:
 
 
 class LazySample(Mapping[str, Any]):
-    """A sample whose annotations are ready and whose pixels load on first access."""
+    """A sample whose annotations are ready and whose pixels (``pixel_keys``) load on first access."""
 
-    def __init__(self, annotations: dict[str, Any], load_pixels: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        annotations: dict[str, Any],
+        load_pixels: Callable[[], dict[str, Any]],
+        pixel_keys: tuple[str, ...] = ("image",),
+    ) -> None:
         self._values = dict(annotations)
         self._load_pixels: Callable[[], dict[str, Any]] | None = load_pixels
-        self._pixel_keys = {"image", "mask"}
+        self._keys = (*self._values, *(k for k in pixel_keys if k not in self._values))
 
     def __getitem__(self, key: str) -> Any:
-        if key in self._pixel_keys and self._load_pixels is not None:
+        if key not in self._values and key in self._keys and self._load_pixels is not None:
             self._values.update(self._load_pixels())
             self._load_pixels = None
         return self._values[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter({*self._values, *self._pixel_keys} if self._load_pixels else self._values)
+        return iter(self._keys)
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return len(self._keys)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._values or (self._load_pixels is not None and key in self._pixel_keys)
-
-    @property
-    def is_loaded(self) -> bool:
-        """True once the pixels were read."""
-        return self._load_pixels is None
+        return key in self._keys
 
 
 def metadata_for(

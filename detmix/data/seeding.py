@@ -17,15 +17,16 @@ def worker_seed(base_seed: int | None = None) -> int | None:
     """The seed this process's transforms should use, or None to leave them as they are.
 
     In a DataLoader worker: derived from ``torch.initial_seed()`` (the worker's seed), the rank
-    and ``base_seed``. In the main process of a distributed run: from the rank and ``base_seed``.
-    Elsewhere, or when torch was never imported: None.
+    and ``base_seed``. In the main process of a distributed run with a seeded Compose: from the
+    rank and ``base_seed``. Elsewhere (an unseeded Compose stays unseeded), or when torch was
+    never imported: None.
     """
     torch = sys.modules.get("torch")
     if torch is None:
         return None
     info = torch.utils.data.get_worker_info()
     rank = distributed_rank()
-    if info is None and rank is None:
+    if info is None and (rank is None or base_seed is None):
         return None
     entropy = [rank or 0, 0 if base_seed is None else base_seed + 1]
     if info is not None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any
 
 import albumentations as A
 import numpy as np
 import yaml
 
 from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DetectionDataset, Problems, Record
+from detmix.data.formats import clip_xywh
 from detmix.data.images import read_size
 
 IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
@@ -38,7 +39,13 @@ def read_names(names: list[str] | str | Path) -> list[str]:
         raise ValueError(f"names: cannot read class names from {path}: {error}") from error
     listed = data.get("names") if isinstance(data, dict) else None
     if isinstance(listed, dict):
-        return [str(listed[k]) for k in sorted(listed)]
+        try:
+            indices = sorted(listed, key=int)
+        except (TypeError, ValueError):
+            raise ValueError(f"names: the 'names' mapping of {path} must have integer keys, got {list(listed)}") from None
+        if [int(k) for k in indices] != list(range(len(indices))):
+            raise ValueError(f"names: the 'names' mapping of {path} must number classes 0..{len(indices) - 1}, got {indices}")
+        return [str(listed[k]) for k in indices]
     if isinstance(listed, list):
         return [str(n) for n in listed]
     raise ValueError(f"names: {path} has no 'names' list or mapping")
@@ -54,6 +61,8 @@ def parse_row(line: str, num_classes: int | None) -> tuple[int, list[float]]:
         values = [float(v) for v in fields[1:]]
     except ValueError:
         raise ValueError(f"non-numeric value in {line.strip()!r}") from None
+    if not all(math.isfinite(v) for v in (number, *values)):
+        raise ValueError(f"non-finite value in {line.strip()!r}")
     if number != int(number) or number < 0 or (num_classes is not None and number >= num_classes):
         raise ValueError(f"class {fields[0]} outside 0..{'?' if num_classes is None else num_classes - 1}")
     cx, cy, w, h = values
@@ -95,25 +104,35 @@ class YoloDetection(DetectionDataset):
         if not self.images_dir.is_dir():
             raise ValueError(f"images_dir: {self.images_dir} is not a folder")
         self.labels_dir = Path(labels_dir) if labels_dir is not None else sibling_labels_dir(self.images_dir)
+        if not self.labels_dir.is_dir():
+            raise ValueError(f"labels_dir: {self.labels_dir} is not a folder")
         known = read_names(names) if names is not None else None
         problems = Problems(type(self).__name__)
         paths = sorted(p for p in self.images_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         self.records = [r for r in (self._record(p, known, problems) for p in paths) if r is not None]
+        if self.records and not any(self._label_file(r.path).is_file() for r in self.records):
+            problems.add("no label file found for any image; is labels_dir right?", str(self.labels_dir))
         problems.warn()
         top = max((int(r.class_labels.max()) for r in self.records if len(r.class_labels)), default=-1)
         self.classes = known if known is not None else [str(i) for i in range(top + 1)]
 
+    def _label_file(self, image_path: Path) -> Path:
+        return self.labels_dir / image_path.relative_to(self.images_dir).with_suffix(".txt")
+
     def _record(self, path: Path, names: list[str] | None, problems: Problems) -> Record | None:
-        relative = path.relative_to(self.images_dir)
         try:
-            height, width = read_size(path)
+            image_hw = read_size(path)
         except OSError:
             problems.add("unreadable image files, skipped", str(path))
             return None
-        label_file = self.labels_dir / relative.with_suffix(".txt")
-        rows: list[list[float]] = []
+        label_file = self._label_file(path)
+        try:
+            lines = label_file.read_text(encoding="utf-8-sig").splitlines() if label_file.is_file() else []
+        except (OSError, UnicodeDecodeError) as error:
+            problems.add("unreadable label files, their images kept without objects", f"{label_file} ({error})")
+            lines = []
+        rows: list[tuple[float, float, float, float]] = []
         labels: list[int] = []
-        lines = label_file.read_text(encoding="utf-8").splitlines() if label_file.is_file() else []
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -122,9 +141,12 @@ class YoloDetection(DetectionDataset):
             except ValueError as error:
                 problems.add("malformed label rows, skipped", f"{label_file}:{number} ({error})")
                 continue
-            x0, y0 = max(0.0, (cx - w / 2) * width), max(0.0, (cy - h / 2) * height)
-            x1, y1 = min(float(width), (cx + w / 2) * width), min(float(height), (cy + h / 2) * height)
-            rows.append([x0, y0, x1 - x0, y1 - y0])
+            height, width = image_hw
+            clipped = clip_xywh((cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height, image_hw)
+            if clipped is None:
+                problems.add("label rows entirely outside their image, dropped", f"{label_file}:{number}")
+                continue
+            rows.append(clipped)
             labels.append(label)
-        image_id: Any = relative.as_posix()
-        return Record(path, (height, width), np.array(rows, np.float32).reshape(-1, 4), np.array(labels, np.int64), image_id)
+        image_id = path.relative_to(self.images_dir).as_posix()
+        return Record(path, image_hw, np.array(rows, np.float32).reshape(-1, 4), np.array(labels, np.int64), image_id)

@@ -238,3 +238,97 @@ def test_index_out_of_range(tmp_path: Path) -> None:
     assert ds[-1]["image_id"] == 105
     with pytest.raises(IndexError, match="CocoDetection index 6 out of range for 6 samples"):
         ds[6]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_to_size_and_pixels(tmp_path: Path, orientation: int) -> None:
+    from PIL import Image, ImageOps
+
+    images_dir, ann, data = coco_dataset(tmp_path, n_images=1)
+    stored = Image.fromarray(np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored.save(images_dir / "img0.png", exif=exif)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(images_dir / "img0.png")).convert("RGB"))
+    data["images"][0].update(height=upright.shape[0], width=upright.shape[1])
+    sample = detmix.CocoDetection(images_dir, save_json(ann, data))[0]
+    np.testing.assert_array_equal(sample["image"], upright)
+
+
+def test_structural_problems_in_the_json(tmp_path: Path) -> None:
+    images_dir, ann, data = coco_dataset(tmp_path)
+    broken = {**data, "images": [*data["images"], {**data["images"][0]}]}
+    with pytest.raises(ValueError, match="duplicate image ids \\[100\\]"):
+        detmix.CocoDetection(images_dir, save_json(ann, broken))
+    broken = {**data, "categories": [*data["categories"], {"name": "no id"}]}
+    with pytest.raises(ValueError, match="categories\\[3\\] has no 'id'"):
+        detmix.CocoDetection(images_dir, save_json(ann, broken))
+    broken = {**data, "images": ["img0.png"]}
+    with pytest.raises(ValueError, match="images\\[0\\] has no 'id'"):
+        detmix.CocoDetection(images_dir, save_json(ann, broken))
+    del data["annotations"][0]["category_id"]
+    with pytest.warns(UserWarning, match="annotations without id, image_id or category_id, skipped \\(1\\): annotations\\[0\\]"):
+        ds = detmix.CocoDetection(images_dir, save_json(ann, data))
+    assert len(ds[0]["bboxes"]) == 0 and len(ds[1]["bboxes"]) == 2
+
+
+def test_non_finite_boxes_are_malformed(tmp_path: Path) -> None:
+    images_dir, ann, data = coco_dataset(tmp_path)
+    data["annotations"][0]["bbox"] = [float("nan"), 1, 5, 5]
+    with pytest.warns(UserWarning, match="malformed bbox, skipped \\(1\\): annotation 1000"):
+        assert len(detmix.CocoDetection(images_dir, save_json(ann, data))[0]["bboxes"]) == 0
+
+
+def test_masks_need_no_size_in_the_json_and_follow_the_disk(tmp_path: Path) -> None:
+    images_dir, ann, data = coco_dataset(tmp_path)
+    del data["images"][1]["height"], data["images"][1]["width"]
+    sample = detmix.CocoDetection(images_dir, save_json(ann, data), masks=True)[1]
+    assert sample["mask"].shape == (70, 88) and (sample["mask"] == 1).sum() >= 190
+
+
+def test_masks_beyond_254_classes_do_not_wrap(tmp_path: Path) -> None:
+    images_dir, ann, data = coco_dataset(tmp_path)
+    data["categories"] = [{"id": i, "name": f"c{i}"} for i in range(300)]
+    data["annotations"][0]["category_id"] = 299
+    mask = detmix.CocoDetection(images_dir, save_json(ann, data), masks=True)[0]["mask"]
+    assert mask.dtype == np.uint16 and set(np.unique(mask)) == {0, 300}
+
+
+def test_dataset_can_be_pickled_copied_and_given_a_new_transform(tmp_path: Path) -> None:
+    import copy
+    import pickle
+
+    images_dir, ann, _ = coco_dataset(tmp_path)
+    ds = detmix.CocoDetection(images_dir, ann, pipeline(detmix.Mosaic(target_size=(64, 64), p=1)))
+    ds.set_mixing(False)
+    for clone in (pickle.loads(pickle.dumps(ds)), copy.deepcopy(ds)):
+        assert not clone.mixing_enabled and clone[0]["image"].shape == (60, 80, 3)
+        clone.set_mixing(True)
+        assert clone[0]["image"].shape == (64, 64, 3) and not ds.mixing_enabled
+    ds.transform = pipeline(detmix.MixUp(p=1))
+    ds.set_mixing(True)
+    assert [type(m).__name__ for m in ds.mixers] == ["MixUp"] and ds[0]["image"].shape == (60, 80, 3)
+
+
+def test_set_mixing_is_safe_across_threads(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    images_dir, ann, _ = coco_dataset(tmp_path)
+    ds = detmix.CocoDetection(images_dir, ann, pipeline(detmix.Mosaic(target_size=(64, 64), p=0.9)))
+    ds.set_mixing(False)
+    with ThreadPoolExecutor(4) as pool:
+        shapes = set(pool.map(lambda i: ds[i % 6]["image"].shape, range(60)))
+    assert (64, 64, 3) not in shapes
+    ds.set_mixing(True)
+    assert ds.mixers[0].p == 0.9
+    assert any(ds[i % 6]["image"].shape == (64, 64, 3) for i in range(12))
+
+
+def test_lazy_extras_are_consistent_mappings(tmp_path: Path) -> None:
+    from detmix.data.feeding import LazySample
+
+    loads: list[int] = []
+    lazy = LazySample({"bboxes": [], "class_labels": []}, lambda: loads.append(1) or {"image": np.zeros(1)}, ("image",))
+    assert list(lazy) == ["bboxes", "class_labels", "image"] and len(lazy) == 3 and "image" in lazy and not loads
+    assert dict(lazy).keys() == {"bboxes", "class_labels", "image"} and loads == [1]
+    assert len(lazy) == 3

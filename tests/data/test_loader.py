@@ -116,3 +116,25 @@ def test_mixing_off_in_the_main_process_restores_p(tmp_path: Path) -> None:
     ds.set_mixing(False)
     assert ds[0]["image"].shape[:2] == (60, 80)
     assert ds.mixers[0].p == 1
+
+
+def test_collates_refuse_what_they_cannot_lay_out() -> None:
+    with pytest.raises(ValueError, match="yolo_collate: got an empty batch"):
+        detmix.yolo_collate([])
+    with pytest.raises(ValueError, match="expected bboxes of shape \\(N, 4\\), got \\(4, 5\\)"):
+        detmix.yolo_collate([sample([[1, 2, 3, 4, 5]] * 4, [0] * 4, "coco")])
+    with pytest.raises(ValueError, match="2 boxes but 1 class_labels"):
+        detmix.torchvision_collate([sample([[1, 2, 3, 4]] * 2, [0], "coco")])
+
+
+def test_torchvision_boxes_do_not_share_memory_with_the_sample() -> None:
+    boxes = np.array([[1, 2, 3, 4]], np.float32)
+    _, targets = detmix.torchvision_collate([{**sample([], [], "pascal_voc"), "bboxes": boxes, "class_labels": [1]}])
+    targets[0]["boxes"][0, 0] = 99
+    assert boxes[0, 0] == 1
+
+
+def test_an_unseeded_compose_stays_unseeded_in_a_distributed_main_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(seeding, "distributed_rank", lambda: 1)
+    assert seeding.worker_seed(None) is None
+    assert seeding.worker_seed(7) != seeding.worker_seed(8)

@@ -91,3 +91,46 @@ def test_feeds_the_mixers_like_coco(tmp_path: Path) -> None:
     out = detmix.YoloDetection(yolo_dataset(tmp_path), transform=transform)[0]
     assert out["image"].shape == (128, 128, 3) and out["bbox_format"] == "yolo"
     assert len(out["bboxes"]) == len(out["class_labels"]) > 1
+
+
+@pytest.mark.parametrize(
+    ("row", "warning"),
+    [
+        ("0 nan 0.5 0.2 0.2", "non-finite value"),
+        ("inf 0.5 0.5 0.2 0.2", "non-finite value"),
+        ("0 1.0005 0.5 0.0001 0.2", "entirely outside their image, dropped"),
+    ],
+)
+def test_rows_that_cannot_make_a_box(tmp_path: Path, row: str, warning: str) -> None:
+    images = yolo_dataset(tmp_path)
+    (tmp_path / "labels" / "train" / "im0.txt").write_text(row + "\n")
+    with pytest.warns(UserWarning, match=warning):
+        assert len(detmix.YoloDetection(images)[0]["bboxes"]) == 0
+
+
+def test_label_file_encodings(tmp_path: Path) -> None:
+    images = yolo_dataset(tmp_path)
+    (tmp_path / "labels" / "train" / "im0.txt").write_bytes(b"\xef\xbb\xbf1 0.5 0.5 0.2 0.2\r\n")
+    (tmp_path / "labels" / "train" / "im1.txt").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.warns(UserWarning, match="unreadable label files, their images kept without objects \\(1\\): .*im1.txt"):
+        ds = detmix.YoloDetection(images)
+    np.testing.assert_array_equal(ds[0]["class_labels"], [1])
+    assert len(ds[1]["bboxes"]) == 0
+
+
+def test_a_wrong_labels_dir_is_not_silent(tmp_path: Path) -> None:
+    images = yolo_dataset(tmp_path)
+    with pytest.raises(ValueError, match="labels_dir: .*lables is not a folder"):
+        detmix.YoloDetection(images, labels_dir=tmp_path / "lables")
+    (tmp_path / "empty").mkdir()
+    with pytest.warns(UserWarning, match="no label file found for any image; is labels_dir right\\?"):
+        detmix.YoloDetection(images, labels_dir=tmp_path / "empty")
+
+
+def test_names_mapping_is_ordered_by_number(tmp_path: Path) -> None:
+    images = yolo_dataset(tmp_path)
+    (tmp_path / "d.yaml").write_text("names: {'0': a, '1': b, '2': c, '10': k, '3': d, '4': e, '5': f, '6': g, '7': h, '8': i, '9': j}\n")
+    assert detmix.YoloDetection(images, names=tmp_path / "d.yaml").classes == list("abcdefghijk")
+    (tmp_path / "gap.yaml").write_text("names: {0: a, 2: c}\n")
+    with pytest.raises(ValueError, match="must number classes 0..1"):
+        detmix.YoloDetection(images, names=tmp_path / "gap.yaml")

@@ -14,7 +14,6 @@ from detmix.functional.placement import (
     Placement,
     identity_placement,
     letterbox_placement,
-    place_all_bboxes,
     place_all_keypoints,
     render,
 )
@@ -117,12 +116,9 @@ class MixUp(MixingTransform):
         shape: tuple[int, ...],
         **params: Any,
     ) -> np.ndarray:
-        image_hw = shape[:2]
-        sources = self.pixel_bboxes([bboxes, extras[0]["bboxes"]], [image_hw, placement.src_hw])
-        boxes, visibility = place_all_bboxes(sources, [identity_placement(image_hw), placement])
-        if weight_column is not None:
-            boxes[:, weight_column] = np.repeat([lam, 1.0 - lam], [len(sources[0]), len(sources[1])])
-        return self.keep_visible_bboxes(boxes, visibility, image_hw, bboxes.dtype)
+        primary, other = self.pixel_bboxes([bboxes, extras[0]["bboxes"]], [shape[:2], placement.src_hw])
+        boxes, visibility = fmixup.mixup_bboxes(primary, other, placement, shape[:2], lam, weight_column)
+        return self.keep_visible_bboxes(boxes, visibility, shape[:2], bboxes.dtype)
 
     def apply_to_keypoints(
         self,

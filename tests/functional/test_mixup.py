@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detmix.functional.mixup import LAMBDA_EPS, mixup_image, mixup_mask, sample_mixup_lambda
+from detmix.functional.mixup import LAMBDA_EPS, mixup_bboxes, mixup_image, mixup_mask, sample_mixup_lambda
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -42,3 +42,19 @@ def test_lambda_stays_strictly_inside_the_unit_interval() -> None:
     rng = np.random.default_rng(2)
     draws = np.array([sample_mixup_lambda(rng, 0.01, 0.01) for _ in range(500)])
     assert draws.min() >= LAMBDA_EPS and draws.max() <= 1 - LAMBDA_EPS
+
+
+def test_mixup_bboxes_moves_the_other_and_writes_weights() -> None:
+    from detmix.functional.placement import letterbox_placement
+    from tests.functional.kernel_checks import check_box_kernel
+
+    primary = np.array([[0, 0, 10, 10, 7, 1.0], [5, 5, 20, 20, 8, 1.0]])
+    other = np.array([[10, 5, 30, 25, 9, 1.0]])
+    placement = letterbox_placement((50, 100), (200, 200))
+    out = check_box_kernel(lambda b: mixup_bboxes(b, other, placement, (200, 200), 0.5), primary)
+    np.testing.assert_allclose(out[2, :4], [20, 60, 60, 100])
+    weighted, visibility = mixup_bboxes(primary, other, placement, (200, 200), 0.3, weight_column=-1)
+    np.testing.assert_allclose(weighted[:, -1], [0.3, 0.3, 0.7])
+    np.testing.assert_allclose(weighted[:, 4], [7, 8, 9])
+    np.testing.assert_allclose(visibility, 1.0)
+    assert primary[0, -1] == 1.0

@@ -30,6 +30,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 import detmix  # noqa: E402
+from detmix.boxes import scale_offset_boxes  # noqa: E402
+from detmix.functional.placement import Placement, letterbox_placement  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATASET = REPO / "fixtures" / "coco" / "annotations.json"
@@ -96,25 +98,24 @@ def open_dataset(path: Path, dataset_format: str, transform: A.Compose) -> detmi
     return detmix.YoloDetection(images_dir, names=find_names(images_dir), transform=transform)
 
 
-def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, float, int, int]:
-    """``image`` scaled to fit a ``size`` x ``size`` cell and centred in it: (cell, scale, dx, dy)."""
-    height, width = image.shape[:2]
-    scale = size / max(height, width)
-    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Placement]:
+    """``image`` fitted into a ``size`` x ``size`` cell by detmix's letterbox geometry: (cell, placement)."""
+    placement = letterbox_placement(image.shape[:2], (size, size))
+    (new_h, new_w), (dx, dy) = placement.scaled_hw, placement.offset_xy
     cell = np.full((size, size, 3), BACKGROUND, np.uint8)
-    dx, dy = (size - new_w) // 2, (size - new_h) // 2
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    interpolation = cv2.INTER_AREA if max(new_h, new_w) < max(image.shape[:2]) else cv2.INTER_LINEAR
     cell[dy : dy + new_h, dx : dx + new_w] = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
-    return cell, scale, dx, dy
+    return cell, placement
 
 
 def draw_sample(sample: dict[str, Any], classes: Sequence[str], size: int) -> np.ndarray:
     """One grid cell: the sample's image letterboxed to ``size``, its pascal_voc boxes and class names on it."""
-    cell, scale, dx, dy = letterbox(sample["image"], size)
-    for box, label in zip(sample["bboxes"], sample["class_labels"]):
-        x0, y0, x1, y1 = (float(v) * scale for v in box)
-        p0 = (round(x0) + dx, round(y0) + dy)
-        p1 = (round(x1) + dx - 1, round(y1) + dy - 1)
+    cell, placement = letterbox(sample["image"], size)
+    boxes = np.asarray(sample["bboxes"], dtype=np.float64).reshape(-1, 4)
+    cell_boxes = scale_offset_boxes(boxes, placement.scale_xy, placement.offset_xy)
+    for box, label in zip(cell_boxes, sample["class_labels"]):
+        x0, y0, x1, y1 = (round(float(v)) for v in box)
+        p0, p1 = (x0, y0), (x1 - 1, y1 - 1)
         colour = PALETTE[int(label) % len(PALETTE)]
         cv2.rectangle(cell, p0, p1, colour, 2, cv2.LINE_AA)
         name = classes[int(label)] if 0 <= int(label) < len(classes) else str(label)

@@ -1,4 +1,4 @@
-"""Collates, a real multi-worker DataLoader, per-worker/per-rank seeding and the mixing switch."""
+"""A real multi-worker DataLoader through the collates, per-worker/per-rank seeding and the mixing switch."""
 
 from __future__ import annotations
 
@@ -17,34 +17,6 @@ torch = pytest.importorskip("torch")
 from torch.utils.data import DataLoader  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("error")
-
-
-def sample(boxes: list[list[float]], labels: list[int], fmt: str, hw: tuple[int, int] = (50, 100)) -> dict[str, Any]:
-    return {"image": np.zeros((*hw, 3), np.uint8), "bboxes": boxes, "class_labels": labels, "bbox_format": fmt, "image_id": 1}
-
-
-@pytest.mark.parametrize(
-    ("fmt", "box"),
-    [("coco", [10, 5, 20, 10]), ("pascal_voc", [10, 5, 30, 15]), ("yolo", [0.2, 0.2, 0.2, 0.2]), ("albumentations", [0.1, 0.1, 0.3, 0.3])],
-)
-def test_yolo_collate_rows_from_any_format(fmt: str, box: list[float]) -> None:
-    images, targets = detmix.yolo_collate([sample([], [], fmt), sample([box, box], [3, 1], fmt)])
-    assert images.shape == (2, 3, 50, 100) and images.dtype == torch.uint8
-    assert targets.shape == (2, 6) and targets.dtype == torch.float32
-    np.testing.assert_allclose(targets.numpy(), [[1, 3, 0.2, 0.2, 0.2, 0.2], [1, 1, 0.2, 0.2, 0.2, 0.2]], atol=1e-6)
-
-
-def test_yolo_collate_needs_one_image_size() -> None:
-    with pytest.raises(ValueError, match="yolo_collate: images of one batch must share a shape"):
-        detmix.yolo_collate([sample([], [], "coco"), sample([], [], "coco", hw=(20, 20))])
-
-
-def test_torchvision_collate_gives_xyxy_pixels_and_int64_labels() -> None:
-    images, targets = detmix.torchvision_collate([sample([[0.2, 0.2, 0.2, 0.2]], [2], "yolo"), sample([], [], "coco", hw=(20, 30))])
-    assert [tuple(i.shape) for i in images] == [(3, 50, 100), (3, 20, 30)]
-    np.testing.assert_allclose(targets[0]["boxes"].numpy(), [[10, 5, 30, 15]], atol=1e-4)
-    assert targets[0]["labels"].dtype == torch.int64 and targets[0]["labels"].tolist() == [2]
-    assert targets[1]["boxes"].shape == (0, 4) and targets[1]["labels"].shape == (0,)
 
 
 def mosaic_dataset(root: Path, seed: int | None = 0) -> detmix.CocoDetection:
@@ -116,22 +88,6 @@ def test_mixing_off_in_the_main_process_restores_p(tmp_path: Path) -> None:
     ds.set_mixing(False)
     assert ds[0]["image"].shape[:2] == (60, 80)
     assert ds.mixers[0].p == 1
-
-
-def test_collates_refuse_what_they_cannot_lay_out() -> None:
-    with pytest.raises(ValueError, match="yolo_collate: got an empty batch"):
-        detmix.yolo_collate([])
-    with pytest.raises(ValueError, match="expected bboxes of shape \\(N, 4\\), got \\(4, 5\\)"):
-        detmix.yolo_collate([sample([[1, 2, 3, 4, 5]] * 4, [0] * 4, "coco")])
-    with pytest.raises(ValueError, match="2 boxes but 1 class_labels"):
-        detmix.torchvision_collate([sample([[1, 2, 3, 4]] * 2, [0], "coco")])
-
-
-def test_torchvision_boxes_do_not_share_memory_with_the_sample() -> None:
-    boxes = np.array([[1, 2, 3, 4]], np.float32)
-    _, targets = detmix.torchvision_collate([{**sample([], [], "pascal_voc"), "bboxes": boxes, "class_labels": [1]}])
-    targets[0]["boxes"][0, 0] = 99
-    assert boxes[0, 0] == 1
 
 
 def test_an_unseeded_compose_stays_unseeded_in_a_distributed_main_process(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,7 +25,11 @@ import numpy as np
 from albumentations.core.bbox_utils import BboxProcessor, denormalize_bboxes, filter_bboxes, normalize_bboxes
 from albumentations.core.keypoints_utils import KeypointsProcessor
 from albumentations.core.transforms_interface import BaseTransformInitSchema, DualTransform
-from albumentations.core.type_definitions import Targets
+from albumentations.core.type_definitions import (
+    NUM_BBOXES_COLUMNS_IN_ALBUMENTATIONS,
+    NUM_KEYPOINTS_COLUMNS_IN_ALBUMENTATIONS,
+    Targets,
+)
 from albumentations.core.utils import DataProcessor
 
 from detmix import boxes as B
@@ -41,6 +45,9 @@ NEAREST_ONLY_MASK_DTYPES = (np.int8, np.int32)
 UNSUPPORTED_TARGETS = ("images", "masks", "volume", "volumes", "mask3d", "masks3d")
 #: Tolerance for comparing visible fractions against thresholds.
 VISIBILITY_EPS = 1e-9
+#: Coordinate columns of Albumentations' internal layout, before the encoded label columns.
+COORDINATE_COLUMNS = {"bboxes": NUM_BBOXES_COLUMNS_IN_ALBUMENTATIONS, "keypoints": NUM_KEYPOINTS_COLUMNS_IN_ALBUMENTATIONS}
+AnnotationTarget = Literal["bboxes", "keypoints"]
 
 
 class Extra(TypedDict):
@@ -252,10 +259,25 @@ class MixingTransform(DualTransform):
             return tuple(v / 255.0 for v in fill) if isinstance(fill, Sequence) else fill / 255.0
         return fill
 
-    @staticmethod
-    def pixel_bboxes(bboxes: Sequence[np.ndarray], sources_hw: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+    def aligned(self, target: AnnotationTarget, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The sources' ``target`` arrays, each empty one reshaped to the common column layout.
+
+        Albumentations hands an empty array over without its label columns (often 1-D). An
+        empty array takes the columns of the non-empty ones or, when every array is empty,
+        Albumentations' internal layout: its coordinate columns (4 for boxes; x, y, z, angle,
+        scale for keypoints) and one per label field. Kernels then index coordinates and labels
+        the same way whatever the counts.
+        """
+        columns = max((a.shape[1] for a in arrays if len(a)), default=None)
+        if columns is None:
+            processor = self.get_processor(target)
+            fields = processor.params.label_fields if processor else None
+            columns = COORDINATE_COLUMNS[target] + len(fields or [])
+        return [a if len(a) else np.zeros((0, columns), dtype=a.dtype) for a in arrays]
+
+    def pixel_bboxes(self, bboxes: Sequence[np.ndarray], sources_hw: Sequence[tuple[int, int]]) -> list[np.ndarray]:
         """Normalized boxes of each source in its own pixels, all with the same column count."""
-        return [denormalize_bboxes(b, hw) for b, hw in zip(common_columns(bboxes), sources_hw)]
+        return [denormalize_bboxes(b, hw) for b, hw in zip(self.aligned("bboxes", bboxes), sources_hw)]
 
     def keep_visible_bboxes(
         self,
@@ -305,15 +327,6 @@ def checked_fill(owner: str, name: str, fill: Fill, array: np.ndarray, range_dty
         if min(values) < info.min or max(values) > info.max:
             raise ValueError(f"{owner}: {name} {fill} is outside the {dtype} range [{info.min}, {info.max}]")
     return fill
-
-
-def common_columns(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """The arrays with empty ones reshaped to the widest column count, ready to concatenate.
-
-    Albumentations leaves an empty annotation array without its label columns (or even 1-D).
-    """
-    columns = max(a.shape[1] if a.ndim == 2 else 0 for a in arrays)
-    return [a if len(a) else np.zeros((0, columns), dtype=a.dtype) for a in arrays]
 
 
 def _has_size_rules(params: Any) -> bool:

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from detmix.functional import cutmix as fcutmix
 from detmix.functional.placement import Fill, Placement, letterbox_placement
-from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, checked_fill, common_columns
+from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, checked_fill
 
 Rect = fcutmix.Rect
 
@@ -105,5 +105,5 @@ class CutMix(MixingTransform):
         rect: Rect,
         **params: Any,
     ) -> np.ndarray:
-        primary, other = common_columns([keypoints, extras[0]["keypoints"]])
+        primary, other = self.aligned("keypoints", [keypoints, extras[0]["keypoints"]])
         return self.keep_visible_keypoints(*fcutmix.cutmix_keypoints(primary, other, placement, rect))

@@ -17,7 +17,7 @@ from detmix.functional.placement import (
     place_all_keypoints,
     render,
 )
-from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, common_columns
+from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform
 
 
 class MixUp(MixingTransform):
@@ -128,5 +128,5 @@ class MixUp(MixingTransform):
         shape: tuple[int, ...],
         **params: Any,
     ) -> np.ndarray:
-        sources = common_columns([keypoints, extras[0]["keypoints"]])
+        sources = self.aligned("keypoints", [keypoints, extras[0]["keypoints"]])
         return self.keep_visible_keypoints(*place_all_keypoints(sources, [identity_placement(shape[:2]), placement]))

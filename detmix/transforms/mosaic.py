@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 
 from detmix.functional import mosaic as fmosaic
 from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
-from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, checked_fill, common_columns
+from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, checked_fill
 
 
 class Mosaic(MixingTransform):
@@ -101,5 +101,5 @@ class Mosaic(MixingTransform):
         return self.keep_visible_bboxes(*place_all_bboxes(sources, placements), self.target_size, bboxes.dtype)
 
     def apply_to_keypoints(self, keypoints: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
-        sources = common_columns([keypoints, *(e["keypoints"] for e in extras)])
+        sources = self.aligned("keypoints", [keypoints, *(e["keypoints"] for e in extras)])
         return self.keep_visible_keypoints(*place_all_keypoints(sources, placements))

@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, ClassVar, Literal, TypedDict
+from typing import Annotated, Any, ClassVar, Literal, TypedDict
 
 import cv2
 import numpy as np
 from albumentations.core.bbox_utils import BboxProcessor, denormalize_bboxes, filter_bboxes, normalize_bboxes
+from albumentations.core.composition import AVAILABLE_KEYS
 from albumentations.core.keypoints_utils import KeypointsProcessor
 from albumentations.core.transforms_interface import BaseTransformInitSchema, DualTransform
 from albumentations.core.type_definitions import (
@@ -31,6 +32,7 @@ from albumentations.core.type_definitions import (
     Targets,
 )
 from albumentations.core.utils import DataProcessor
+from pydantic import Field, FiniteFloat, field_validator
 
 from detmix import boxes as B
 from detmix.functional.placement import Fill
@@ -43,6 +45,9 @@ MASK_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
 NEAREST_ONLY_MASK_DTYPES = (np.int8, np.int32)
 #: Targets Albumentations knows but a mixing transform cannot honour.
 UNSUPPORTED_TARGETS = ("images", "masks", "volume", "volumes", "mask3d", "masks3d")
+#: Call keys Albumentations gives a meaning of its own: its targets, the legacy "labels" field
+#: and Compose's record of applied transforms. Extras under one of them would be taken for it.
+RESERVED_KEYS = frozenset({*AVAILABLE_KEYS, "images", "labels", "applied_transforms"})
 #: Tolerance for comparing visible fractions against thresholds.
 VISIBILITY_EPS = 1e-9
 #: Coordinate columns of Albumentations' internal layout, before the encoded label columns.
@@ -72,13 +77,26 @@ def mixing_off() -> Iterator[None]:
         _MIXING_ON.reset(token)
 
 
+#: A fill as the schemas accept it: one finite number or a non-empty tuple of them.
+FillValue = FiniteFloat | Annotated[tuple[FiniteFloat, ...], Field(min_length=1)]
+#: A Beta distribution parameter: positive and finite (inf gives NaN draws).
+BetaParameter = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
 class MixingInitSchema(BaseTransformInitSchema):
     """Arguments every mixing transform takes; subclasses add their own."""
 
-    fill: float | tuple[float, ...]
+    fill: FillValue
     interpolation: Interpolation
     mask_interpolation: Interpolation
     metadata_key: str
+
+    @field_validator("metadata_key")
+    @classmethod
+    def _not_reserved(cls, key: str) -> str:
+        if key in RESERVED_KEYS:
+            raise ValueError(f"metadata_key '{key}' is a key Albumentations reserves ({', '.join(sorted(RESERVED_KEYS))}); use another")
+        return key
 
 
 class MixingTransform(DualTransform):
@@ -104,6 +122,23 @@ class MixingTransform(DualTransform):
         self.interpolation = interpolation
         self.mask_interpolation = mask_interpolation
         self.metadata_key = metadata_key
+
+    def set_processors(self, processors: dict[str, DataProcessor]) -> None:
+        """Take the Compose's processors, refusing a ``metadata_key`` that is also a label field.
+
+        Compose calls this when it is built, the first moment the label fields are known; at
+        call time Albumentations would already have merged the extras into the boxes or keypoints.
+        """
+        for target, processor in processors.items():
+            fields = list(processor.params.label_fields or [])
+            if self.metadata_key in fields:
+                raise ValueError(
+                    f"{self._name}: metadata_key '{self.metadata_key}' is also a label field of the Compose's "
+                    f"{target} {fields}; give the extras another key",
+                )
+        if self.metadata_key in self._additional_targets:
+            raise ValueError(f"{self._name}: metadata_key '{self.metadata_key}' is also one of the Compose's additional_targets")
+        super().set_processors(processors)
 
     @property
     def targets_as_params(self) -> list[str]:
@@ -166,6 +201,8 @@ class MixingTransform(DualTransform):
             raise TypeError(f"{self._name}: expected image as an (H, W) or (H, W, C) numpy array, got {_describe(image)}")
         if image.dtype not in IMAGE_DTYPES:
             raise ValueError(f"{self._name}: expected a uint8 or float32 image, got dtype {image.dtype}")
+        if image.size == 0:
+            raise ValueError(f"{self._name}: expected a primary image with at least one row, column and channel, got shape {image.shape}")
         mask = data.get("mask")
         if mask is None or mask.dtype in MASK_DTYPES:
             return
@@ -314,13 +351,16 @@ class MixingTransform(DualTransform):
 def checked_fill(owner: str, name: str, fill: Fill, array: np.ndarray, range_dtype: Any = None) -> Fill:
     """``fill`` after checking it has 1 or one-per-channel values, each in ``range_dtype``'s range.
 
-    ``range_dtype`` defaults to the array's dtype; only integer dtypes bound the values.
+    ``range_dtype`` defaults to the array's dtype; only integer dtypes bound the values. An
+    integer array takes whole numbers only (numpy would truncate 114.6 to 114 without a word).
     """
     channels = array.shape[2] if array.ndim == 3 else 1
     values = tuple(fill) if isinstance(fill, Sequence) else (fill,)
+    target = "image" if name == "fill" else "mask"
     if len(values) not in (1, channels):
-        target = "image" if name == "fill" else "mask"
         raise ValueError(f"{owner}: {name} {values} has {len(values)} values, the {target} has {channels} channel(s)")
+    if np.issubdtype(array.dtype, np.integer) and any(v != round(v) for v in values):
+        raise ValueError(f"{owner}: {name} {fill} is not a whole number, the {target} is {array.dtype}")
     dtype = np.dtype(range_dtype or array.dtype)
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from detmix.functional import cutmix as fcutmix
 from detmix.functional.placement import Fill, Placement, letterbox_placement
-from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, checked_fill
+from detmix.transforms.base import BetaParameter, Extra, FillValue, MixingInitSchema, MixingTransform, checked_fill
 
 Rect = fcutmix.Rect
 
@@ -49,8 +49,8 @@ class CutMix(MixingTransform):
     extras_needed = 1
 
     class InitSchema(MixingInitSchema):
-        fill_mask: float | tuple[float, ...]
-        alpha: float = Field(gt=0)
+        fill_mask: FillValue
+        alpha: BetaParameter
         min_visibility: float = Field(ge=0, le=1)
 
     def __init__(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import cv2
 import numpy as np
-from pydantic import Field
 
 from detmix.functional import mixup as fmixup
 from detmix.functional.placement import (
@@ -17,7 +16,7 @@ from detmix.functional.placement import (
     place_all_keypoints,
     render,
 )
-from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform
+from detmix.transforms.base import BetaParameter, Extra, MixingInitSchema, MixingTransform
 
 
 class MixUp(MixingTransform):
@@ -54,8 +53,8 @@ class MixUp(MixingTransform):
     extras_needed = 1
 
     class InitSchema(MixingInitSchema):
-        alpha: float = Field(gt=0)
-        beta: Annotated[float, Field(gt=0)] | None
+        alpha: BetaParameter
+        beta: BetaParameter | None
         weight_field: str | None
 
     def __init__(

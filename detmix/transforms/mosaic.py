@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 
 from detmix.functional import mosaic as fmosaic
 from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
-from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, checked_fill
+from detmix.transforms.base import Extra, FillValue, MixingInitSchema, MixingTransform, checked_fill
 
 
 class Mosaic(MixingTransform):
@@ -59,7 +59,7 @@ class Mosaic(MixingTransform):
     extras_needed = 3
 
     class InitSchema(MixingInitSchema):
-        fill_mask: float | tuple[float, ...]
+        fill_mask: FillValue
         target_size: Annotated[tuple[int, int], AfterValidator(check_range_bounds(1, None))]
         center_range: Annotated[
             tuple[float, float],

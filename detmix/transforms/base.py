@@ -18,36 +18,29 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Annotated, Any, ClassVar, Literal, TypedDict
+from typing import Any, ClassVar, Literal, TypedDict
 
 import cv2
 import numpy as np
 from albumentations.core.bbox_utils import BboxProcessor, denormalize_bboxes, filter_bboxes, normalize_bboxes
-from albumentations.core.composition import AVAILABLE_KEYS
 from albumentations.core.keypoints_utils import KeypointsProcessor
-from albumentations.core.transforms_interface import BaseTransformInitSchema, DualTransform
+from albumentations.core.transforms_interface import DualTransform
 from albumentations.core.type_definitions import (
     NUM_BBOXES_COLUMNS_IN_ALBUMENTATIONS,
     NUM_KEYPOINTS_COLUMNS_IN_ALBUMENTATIONS,
     Targets,
 )
 from albumentations.core.utils import DataProcessor
-from pydantic import Field, FiniteFloat, field_validator
 
 from detmix import boxes as B
 from detmix.functional.placement import Fill
 
-#: Interpolations a single affine warp implements exactly (no INTER_AREA: a warp cannot average).
-Interpolation = Literal[cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_LANCZOS4]
 IMAGE_DTYPES = (np.uint8, np.float32)
 #: Mask dtypes OpenCV warps with every interpolation, and those it warps only with INTER_NEAREST.
 MASK_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
 NEAREST_ONLY_MASK_DTYPES = (np.int8, np.int32)
 #: Targets Albumentations knows but a mixing transform cannot honour.
 UNSUPPORTED_TARGETS = ("images", "masks", "volume", "volumes", "mask3d", "masks3d")
-#: Call keys Albumentations gives a meaning of its own: its targets, the legacy "labels" field
-#: and Compose's record of applied transforms. Extras under one of them would be taken for it.
-RESERVED_KEYS = frozenset({*AVAILABLE_KEYS, "images", "labels", "applied_transforms"})
 #: Tolerance for comparing visible fractions against thresholds.
 VISIBILITY_EPS = 1e-9
 #: Coordinate columns of Albumentations' internal layout, before the encoded label columns.
@@ -75,28 +68,6 @@ def mixing_off() -> Iterator[None]:
         yield
     finally:
         _MIXING_ON.reset(token)
-
-
-#: A fill as the schemas accept it: one finite number or a non-empty tuple of them.
-FillValue = FiniteFloat | Annotated[tuple[FiniteFloat, ...], Field(min_length=1)]
-#: A Beta distribution parameter: positive and finite (inf gives NaN draws).
-BetaParameter = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-
-
-class MixingInitSchema(BaseTransformInitSchema):
-    """Arguments every mixing transform takes; subclasses add their own."""
-
-    fill: FillValue
-    interpolation: Interpolation
-    mask_interpolation: Interpolation
-    metadata_key: str
-
-    @field_validator("metadata_key")
-    @classmethod
-    def _not_reserved(cls, key: str) -> str:
-        if key in RESERVED_KEYS:
-            raise ValueError(f"metadata_key '{key}' is a key Albumentations reserves ({', '.join(sorted(RESERVED_KEYS))}); use another")
-        return key
 
 
 class MixingTransform(DualTransform):

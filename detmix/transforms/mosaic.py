@@ -11,7 +11,8 @@ from pydantic import AfterValidator
 
 from detmix.functional import mosaic as fmosaic
 from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
-from detmix.transforms.base import Extra, FillValue, MixingInitSchema, MixingTransform, checked_fill
+from detmix.transforms.base import Extra, MixingTransform, checked_fill
+from detmix.transforms.schema import FillValue, MixingInitSchema
 
 
 class Mosaic(MixingTransform):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import albumentations as A
@@ -174,3 +175,69 @@ def test_additional_targets_are_refused_not_silently_mixed(name: str) -> None:
     )
     with pytest.raises(ValueError, match="got unsupported target 'depth'"):
         aug(**call)
+
+
+@pytest.mark.parametrize("shape", [(0, 10, 3), (10, 0, 3), (0, 0), (10, 10, 0)])
+@pytest.mark.parametrize("name", NAMES)
+def test_primary_image_without_pixels(name: str, shape: tuple[int, ...]) -> None:
+    described = re.escape(str(shape))
+    with pytest.raises(ValueError, match=f"{name}: expected a primary image with at least one row, column and channel, got shape {described}"):
+        run(name, lambda call, extras: call.update(image=np.zeros(shape, np.uint8), mask=np.zeros(shape[:2], np.uint8), bboxes=[], labels=[]))
+
+
+@pytest.mark.parametrize("key", ["image", "images", "mask", "masks", "bboxes", "keypoints", "labels", "volume", "mask3d", "applied_transforms"])
+@pytest.mark.parametrize("name", NAMES)
+def test_metadata_key_cannot_be_a_reserved_key(name: str, key: str) -> None:
+    with pytest.raises(ValueError, match=f"metadata_key\n.*metadata_key '{key}' is a key Albumentations reserves"):
+        getattr(detmix, name)(metadata_key=key)
+
+
+@pytest.mark.parametrize(
+    ("params", "clash"),
+    [
+        ({"bbox_params": A.BboxParams("coco", label_fields=["labels", "extras"])}, "label field of the Compose's bboxes"),
+        ({"keypoint_params": A.KeypointParams("xy", label_fields=["extras"])}, "label field of the Compose's keypoints"),
+        ({"additional_targets": {"extras": "image"}}, "one of the Compose's additional_targets"),
+    ],
+)
+@pytest.mark.parametrize("name", NAMES)
+def test_metadata_key_cannot_be_a_label_field_or_target_of_the_compose(name: str, params: dict[str, Any], clash: str) -> None:
+    """Refused when the Compose is built: at call time the extras would be merged into the boxes."""
+    with pytest.raises(ValueError, match=f"{name}: metadata_key 'extras' is also .*{clash}"):
+        A.Compose([getattr(detmix, name)(metadata_key="extras")], **params)
+    with pytest.raises(ValueError, match=f"{name}: metadata_key 'extras' is also .*{clash}"):
+        A.Compose([A.OneOf([A.Compose([getattr(detmix, name)(metadata_key="extras")])])], **params)
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    ("factory", "field"),
+    [
+        *((lambda n=n, v=v: getattr(detmix, n)(fill=v), "fill") for n in NAMES for v in (NAN, INF, -INF, (1, NAN, 3), ())),
+        *((lambda n=n, v=v: getattr(detmix, n)(fill_mask=v), "fill_mask") for n in ("Mosaic", "CutMix") for v in (NAN, INF, (INF,))),
+        *((lambda n=n, v=v: getattr(detmix, n)(alpha=v), "alpha") for n in ("MixUp", "CutMix") for v in (NAN, INF)),
+        (lambda: detmix.MixUp(beta=INF), "beta"),
+        (lambda: detmix.MixUp(beta=NAN), "beta"),
+        (lambda: detmix.Mosaic(center_range=(NAN, 0.5)), "center_range"),
+        (lambda: detmix.Mosaic(center_range=(0.2, INF)), "center_range"),
+        (lambda: detmix.Mosaic(target_size=(INF, 10)), "target_size"),
+        (lambda: detmix.CutMix(min_visibility=NAN), "min_visibility"),
+        (lambda: detmix.Mosaic(fill="gray"), "fill"),
+    ],
+)
+def test_non_finite_or_malformed_numbers_are_refused_by_name(factory: Any, field: str) -> None:
+    with pytest.raises(ValueError, match=f"validation errors? for InitSchema\n{field}\\b"):
+        factory()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fills_of_integer_arrays_are_whole_numbers(name: str) -> None:
+    """numpy would truncate 114.6 to 114 on a uint8 image; a float32 image takes it (as 114.6 / 255)."""
+    with pytest.raises(ValueError, match=f"{name}: fill 114.6 is not a whole number, the image is uint8"):
+        compose(getattr(detmix, name)(p=1, fill=114.6))(**make_call(name, np.random.default_rng(8)))
+    compose(getattr(detmix, name)(p=1, fill=114.6))(**make_call(name, np.random.default_rng(8), dtype=np.float32))
+    if name != "MixUp":
+        with pytest.raises(ValueError, match=f"{name}: fill_mask 2.5 is not a whole number, the mask is uint8"):
+            compose(getattr(detmix, name)(p=1, fill_mask=2.5))(**make_call(name, np.random.default_rng(8), with_mask=True))

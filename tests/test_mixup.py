@@ -73,3 +73,12 @@ def test_beta_defaults_to_alpha_and_can_skew_lambda() -> None:
         A.Compose([transform], seed=seed)(image=np.zeros((8, 8, 3), np.uint8), mixup_metadata=[{"image": np.zeros((8, 8, 3), np.uint8)}])
         lams.append(transform.params["lam"])
     assert np.mean(lams) > 0.75
+
+
+def test_weight_field_far_from_the_end_with_no_boxes_anywhere() -> None:
+    """With every box list empty the weight column still exists: empty arrays take the label columns."""
+    fields = ["weights", "a", "b", "c", "d"]
+    aug = A.Compose([detmix.MixUp(p=1, weight_field="weights")], bbox_params=A.BboxParams("coco", label_fields=fields))
+    image = np.zeros((20, 20, 3), np.uint8)
+    out = aug(image=image, bboxes=[], **dict.fromkeys(fields, []), mixup_metadata=[{"image": image, "bboxes": [], **dict.fromkeys(fields, [])}])
+    assert out["bboxes"] == [] and out["weights"] == []

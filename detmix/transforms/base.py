@@ -24,15 +24,17 @@ import cv2
 import numpy as np
 from albumentations.core.bbox_utils import BboxProcessor, denormalize_bboxes, filter_bboxes, normalize_bboxes
 from albumentations.core.keypoints_utils import KeypointsProcessor
-from albumentations.core.transforms_interface import BaseTransformInitSchema, DualTransform
-from albumentations.core.type_definitions import Targets
+from albumentations.core.transforms_interface import DualTransform
+from albumentations.core.type_definitions import (
+    NUM_BBOXES_COLUMNS_IN_ALBUMENTATIONS,
+    NUM_KEYPOINTS_COLUMNS_IN_ALBUMENTATIONS,
+    Targets,
+)
 from albumentations.core.utils import DataProcessor
 
 from detmix import boxes as B
 from detmix.functional.placement import Fill
 
-#: Interpolations a single affine warp implements exactly (no INTER_AREA: a warp cannot average).
-Interpolation = Literal[cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_LANCZOS4]
 IMAGE_DTYPES = (np.uint8, np.float32)
 #: Mask dtypes OpenCV warps with every interpolation, and those it warps only with INTER_NEAREST.
 MASK_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
@@ -41,6 +43,9 @@ NEAREST_ONLY_MASK_DTYPES = (np.int8, np.int32)
 UNSUPPORTED_TARGETS = ("images", "masks", "volume", "volumes", "mask3d", "masks3d")
 #: Tolerance for comparing visible fractions against thresholds.
 VISIBILITY_EPS = 1e-9
+#: Coordinate columns of Albumentations' internal layout, before the encoded label columns.
+COORDINATE_COLUMNS = {"bboxes": NUM_BBOXES_COLUMNS_IN_ALBUMENTATIONS, "keypoints": NUM_KEYPOINTS_COLUMNS_IN_ALBUMENTATIONS}
+AnnotationTarget = Literal["bboxes", "keypoints"]
 
 
 class Extra(TypedDict):
@@ -63,15 +68,6 @@ def mixing_off() -> Iterator[None]:
         yield
     finally:
         _MIXING_ON.reset(token)
-
-
-class MixingInitSchema(BaseTransformInitSchema):
-    """Arguments every mixing transform takes; subclasses add their own."""
-
-    fill: float | tuple[float, ...]
-    interpolation: Interpolation
-    mask_interpolation: Interpolation
-    metadata_key: str
 
 
 class MixingTransform(DualTransform):
@@ -97,6 +93,23 @@ class MixingTransform(DualTransform):
         self.interpolation = interpolation
         self.mask_interpolation = mask_interpolation
         self.metadata_key = metadata_key
+
+    def set_processors(self, processors: dict[str, DataProcessor]) -> None:
+        """Take the Compose's processors, refusing a ``metadata_key`` that is also a label field.
+
+        Compose calls this when it is built, the first moment the label fields are known; at
+        call time Albumentations would already have merged the extras into the boxes or keypoints.
+        """
+        for target, processor in processors.items():
+            fields = list(processor.params.label_fields or [])
+            if self.metadata_key in fields:
+                raise ValueError(
+                    f"{self._name}: metadata_key '{self.metadata_key}' is also a label field of the Compose's "
+                    f"{target} {fields}; give the extras another key",
+                )
+        if self.metadata_key in self._additional_targets:
+            raise ValueError(f"{self._name}: metadata_key '{self.metadata_key}' is also one of the Compose's additional_targets")
+        super().set_processors(processors)
 
     @property
     def targets_as_params(self) -> list[str]:
@@ -159,6 +172,8 @@ class MixingTransform(DualTransform):
             raise TypeError(f"{self._name}: expected image as an (H, W) or (H, W, C) numpy array, got {_describe(image)}")
         if image.dtype not in IMAGE_DTYPES:
             raise ValueError(f"{self._name}: expected a uint8 or float32 image, got dtype {image.dtype}")
+        if image.size == 0:
+            raise ValueError(f"{self._name}: expected a primary image with at least one row, column and channel, got shape {image.shape}")
         mask = data.get("mask")
         if mask is None or mask.dtype in MASK_DTYPES:
             return
@@ -252,10 +267,25 @@ class MixingTransform(DualTransform):
             return tuple(v / 255.0 for v in fill) if isinstance(fill, Sequence) else fill / 255.0
         return fill
 
-    @staticmethod
-    def pixel_bboxes(bboxes: Sequence[np.ndarray], sources_hw: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+    def aligned(self, target: AnnotationTarget, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The sources' ``target`` arrays, each empty one reshaped to the common column layout.
+
+        Albumentations hands an empty array over without its label columns (often 1-D). An
+        empty array takes the columns of the non-empty ones or, when every array is empty,
+        Albumentations' internal layout: its coordinate columns (4 for boxes; x, y, z, angle,
+        scale for keypoints) and one per label field. Kernels then index coordinates and labels
+        the same way whatever the counts.
+        """
+        columns = max((a.shape[1] for a in arrays if len(a)), default=None)
+        if columns is None:
+            processor = self.get_processor(target)
+            fields = processor.params.label_fields if processor else None
+            columns = COORDINATE_COLUMNS[target] + len(fields or [])
+        return [a if len(a) else np.zeros((0, columns), dtype=a.dtype) for a in arrays]
+
+    def pixel_bboxes(self, bboxes: Sequence[np.ndarray], sources_hw: Sequence[tuple[int, int]]) -> list[np.ndarray]:
         """Normalized boxes of each source in its own pixels, all with the same column count."""
-        return [denormalize_bboxes(b, hw) for b, hw in zip(common_columns(bboxes), sources_hw)]
+        return [denormalize_bboxes(b, hw) for b, hw in zip(self.aligned("bboxes", bboxes), sources_hw)]
 
     def keep_visible_bboxes(
         self,
@@ -292,28 +322,22 @@ class MixingTransform(DualTransform):
 def checked_fill(owner: str, name: str, fill: Fill, array: np.ndarray, range_dtype: Any = None) -> Fill:
     """``fill`` after checking it has 1 or one-per-channel values, each in ``range_dtype``'s range.
 
-    ``range_dtype`` defaults to the array's dtype; only integer dtypes bound the values.
+    ``range_dtype`` defaults to the array's dtype; only integer dtypes bound the values. An
+    integer array takes whole numbers only (numpy would truncate 114.6 to 114 without a word).
     """
     channels = array.shape[2] if array.ndim == 3 else 1
     values = tuple(fill) if isinstance(fill, Sequence) else (fill,)
+    target = "image" if name == "fill" else "mask"
     if len(values) not in (1, channels):
-        target = "image" if name == "fill" else "mask"
         raise ValueError(f"{owner}: {name} {values} has {len(values)} values, the {target} has {channels} channel(s)")
+    if np.issubdtype(array.dtype, np.integer) and any(v != round(v) for v in values):
+        raise ValueError(f"{owner}: {name} {fill} is not a whole number, the {target} is {array.dtype}")
     dtype = np.dtype(range_dtype or array.dtype)
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
         if min(values) < info.min or max(values) > info.max:
             raise ValueError(f"{owner}: {name} {fill} is outside the {dtype} range [{info.min}, {info.max}]")
     return fill
-
-
-def common_columns(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """The arrays with empty ones reshaped to the widest column count, ready to concatenate.
-
-    Albumentations leaves an empty annotation array without its label columns (or even 1-D).
-    """
-    columns = max(a.shape[1] if a.ndim == 2 else 0 for a in arrays)
-    return [a if len(a) else np.zeros((0, columns), dtype=a.dtype) for a in arrays]
 
 
 def _has_size_rules(params: Any) -> bool:

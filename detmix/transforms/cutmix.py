@@ -10,7 +10,8 @@ from pydantic import Field
 
 from detmix.functional import cutmix as fcutmix
 from detmix.functional.placement import Fill, Placement, letterbox_placement
-from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, checked_fill, common_columns
+from detmix.transforms.base import Extra, MixingTransform, checked_fill
+from detmix.transforms.schema import BetaParameter, FillValue, MixingInitSchema
 
 Rect = fcutmix.Rect
 
@@ -49,8 +50,8 @@ class CutMix(MixingTransform):
     extras_needed = 1
 
     class InitSchema(MixingInitSchema):
-        fill_mask: float | tuple[float, ...]
-        alpha: float = Field(gt=0)
+        fill_mask: FillValue
+        alpha: BetaParameter
         min_visibility: float = Field(ge=0, le=1)
 
     def __init__(
@@ -105,5 +106,5 @@ class CutMix(MixingTransform):
         rect: Rect,
         **params: Any,
     ) -> np.ndarray:
-        primary, other = common_columns([keypoints, extras[0]["keypoints"]])
+        primary, other = self.aligned("keypoints", [keypoints, extras[0]["keypoints"]])
         return self.keep_visible_keypoints(*fcutmix.cutmix_keypoints(primary, other, placement, rect))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import cv2
 import numpy as np
-from pydantic import Field
 
 from detmix.functional import mixup as fmixup
 from detmix.functional.placement import (
@@ -17,7 +16,8 @@ from detmix.functional.placement import (
     place_all_keypoints,
     render,
 )
-from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, common_columns
+from detmix.transforms.base import Extra, MixingTransform
+from detmix.transforms.schema import BetaParameter, MixingInitSchema
 
 
 class MixUp(MixingTransform):
@@ -54,8 +54,8 @@ class MixUp(MixingTransform):
     extras_needed = 1
 
     class InitSchema(MixingInitSchema):
-        alpha: float = Field(gt=0)
-        beta: Annotated[float, Field(gt=0)] | None
+        alpha: BetaParameter
+        beta: BetaParameter | None
         weight_field: str | None
 
     def __init__(
@@ -128,5 +128,5 @@ class MixUp(MixingTransform):
         shape: tuple[int, ...],
         **params: Any,
     ) -> np.ndarray:
-        sources = common_columns([keypoints, extras[0]["keypoints"]])
+        sources = self.aligned("keypoints", [keypoints, extras[0]["keypoints"]])
         return self.keep_visible_keypoints(*place_all_keypoints(sources, [identity_placement(shape[:2]), placement]))

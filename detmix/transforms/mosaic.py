@@ -11,7 +11,8 @@ from pydantic import AfterValidator
 
 from detmix.functional import mosaic as fmosaic
 from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
-from detmix.transforms.base import Extra, MixingInitSchema, MixingTransform, checked_fill, common_columns
+from detmix.transforms.base import Extra, MixingTransform, checked_fill
+from detmix.transforms.schema import FillValue, MixingInitSchema
 
 
 class Mosaic(MixingTransform):
@@ -59,7 +60,7 @@ class Mosaic(MixingTransform):
     extras_needed = 3
 
     class InitSchema(MixingInitSchema):
-        fill_mask: float | tuple[float, ...]
+        fill_mask: FillValue
         target_size: Annotated[tuple[int, int], AfterValidator(check_range_bounds(1, None))]
         center_range: Annotated[
             tuple[float, float],
@@ -101,5 +102,5 @@ class Mosaic(MixingTransform):
         return self.keep_visible_bboxes(*place_all_bboxes(sources, placements), self.target_size, bboxes.dtype)
 
     def apply_to_keypoints(self, keypoints: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
-        sources = common_columns([keypoints, *(e["keypoints"] for e in extras)])
+        sources = self.aligned("keypoints", [keypoints, *(e["keypoints"] for e in extras)])
         return self.keep_visible_keypoints(*place_all_keypoints(sources, placements))

@@ -122,6 +122,8 @@ NON_DEFAULTS: dict[str, dict[str, Any]] = {
     "Mosaic": {
         "target_size": (40, 56),
         "center_range": (0.3, 0.6),
+        "scale_range": (0.6, 1.4),
+        "translate": 0.2,
         "fill": (1, 2, 3),
         "fill_mask": 5,
         "interpolation": cv2.INTER_CUBIC,

@@ -130,12 +130,15 @@ def source_order(params_extras: list[dict], extras: list[Scene]) -> list[int]:
 #: are 2x, 0.5-0.6x, 0.8-0.96x, 1.0-1.2x and 1.6-1.92x: up, down and (for 320) exactly 1.
 MOSAIC_SOURCES = ((160, 120), (640, 480), (400, 250), (256, 320), (200, 130))
 
+NO_ZOOM = ((1.0, 1.0), 0.0)
 MOSAIC_CASES = [
-    # format, target_size, center_range, BboxParams.min_visibility
-    ("coco", (320, 320), (0.25, 0.75), 0.3),
-    ("pascal_voc", (256, 384), (0.1, 0.9), 0.6),
-    ("yolo", (384, 256), (0.0, 1.0), 0.0),
-    ("albumentations", (320, 320), (0.1, 0.9), 0.45),
+    # format, target_size, center_range, BboxParams.min_visibility, zoom (scale_range, translate)
+    ("coco", (320, 320), (0.25, 0.75), 0.3, NO_ZOOM),
+    ("pascal_voc", (256, 384), (0.1, 0.9), 0.6, NO_ZOOM),
+    ("yolo", (384, 256), (0.0, 1.0), 0.0, NO_ZOOM),
+    ("albumentations", (320, 320), (0.1, 0.9), 0.45, NO_ZOOM),
+    ("coco", (320, 320), (0.25, 0.75), 0.3, ((0.5, 1.5), 0.1)),  # the YOLOv8 recipe's jitter
+    ("pascal_voc", (256, 384), (0.0, 1.0), 0.2, ((0.3, 0.8), 0.3)),  # fill borders, centre off the output
 ]
 
 
@@ -164,18 +167,31 @@ def check_mosaic_layout(image: np.ndarray, sources: list[Scene]) -> None:
     assert len(centre_x) == 1 and len(centre_y) == 1, (centre_x, centre_y)
 
 
-def mosaic_objects(sources: list[Scene], target_size: tuple[int, int]) -> list[tuple[int, np.ndarray, tuple[float, float]]]:
-    """``(id, rect, scale)`` of every object: each source is scaled to a long side of ``max(target_size)``."""
+def mosaic_objects(sources: list[Scene], target_size: tuple[int, int], zoom: float = 1.0) -> list[tuple[int, np.ndarray, tuple[float, float]]]:
+    """``(id, rect, scale)`` of every object: each source is scaled to a long side of ``zoom * max(target_size)``."""
     objects = []
     for source in sources:
-        scale = max(target_size) / max(source.hw)
+        scale = zoom * max(target_size) / max(source.hw)
         objects += [(int(i), r, (scale, scale)) for i, r in zip(source.ids, source.rects)]
     return objects
 
 
-def run_mosaic(fmt, target_size, center_range, min_visibility, seed, interpolation):
+def mosaic_zoom(transform: detmix.Mosaic, target_size: tuple[int, int]) -> float:
+    """The zoom the transform drew, read off the primary's placement (its long side over the output's, to half a pixel)."""
+    return max(transform.params["placements"][0].scaled_hw) / max(target_size)
+
+
+def run_mosaic(fmt, target_size, center_range, min_visibility, seed, interpolation, zoom=NO_ZOOM):
     primary, extras = mosaic_scenes(seed)
-    transform = detmix.Mosaic(target_size=target_size, center_range=center_range, interpolation=interpolation, p=1)
+    scale_range, translate = zoom
+    transform = detmix.Mosaic(
+        target_size=target_size,
+        center_range=center_range,
+        scale_range=scale_range,
+        translate=translate,
+        interpolation=interpolation,
+        p=1,
+    )
     aug = A.Compose(
         [transform],
         bbox_params=A.BboxParams(fmt, label_fields=["ids"], min_visibility=min_visibility),
@@ -184,15 +200,15 @@ def run_mosaic(fmt, target_size, center_range, min_visibility, seed, interpolati
     out = aug(**primary.sample(fmt), mosaic_metadata=[e.sample(fmt) for e in extras])
     order = source_order(transform.params["extras"], extras)
     sources = [primary, *(extras[i] for i in order)]
-    return out, sources
+    return out, sources, transform
 
 
-@pytest.mark.parametrize(("fmt", "target_size", "center_range", "min_visibility"), MOSAIC_CASES)
-def test_mosaic_boxes_are_the_pixel_extent_and_follow_the_visibility_rule(fmt, target_size, center_range, min_visibility):
+@pytest.mark.parametrize(("fmt", "target_size", "center_range", "min_visibility", "zoom"), MOSAIC_CASES)
+def test_mosaic_boxes_are_the_pixel_extent_and_follow_the_visibility_rule(fmt, target_size, center_range, min_visibility, zoom):
     totals = np.zeros(2, dtype=int)
     partial = 0
     for seed in range(6):
-        out, sources = run_mosaic(fmt, target_size, center_range, min_visibility, seed, cv2.INTER_NEAREST)
+        out, sources, transform = run_mosaic(fmt, target_size, center_range, min_visibility, seed, cv2.INTER_NEAREST, zoom)
         image = out["image"]
         assert image.shape == (*target_size, 3) and image.dtype == np.uint8
 
@@ -211,7 +227,7 @@ def test_mosaic_boxes_are_the_pixel_extent_and_follow_the_visibility_rule(fmt, t
         positions = [source_of[i] for i in ids]
         assert positions == sorted(positions)
 
-        objects = mosaic_objects(sources, target_size)
+        objects = mosaic_objects(sources, target_size, mosaic_zoom(transform, target_size))
         totals += check_visibility_rule(image, objects, set(ids), min_visibility, edge_error=1.0)
 
         keys = colour_keys(image)
@@ -228,7 +244,7 @@ def test_mosaic_linear_boxes_bound_the_interior_pixels(fmt):
     target_size, min_visibility = (320, 320), 0.4
     totals = np.zeros(2, dtype=int)
     for seed in range(3):
-        out, sources = run_mosaic(fmt, target_size, (0.1, 0.9), min_visibility, seed, cv2.INTER_LINEAR)
+        out, sources, _ = run_mosaic(fmt, target_size, (0.1, 0.9), min_visibility, seed, cv2.INTER_LINEAR)
         boxes, ids = output_boxes(out, fmt)
         largest_scale = max(target_size) / min(max(s.hw) for s in sources)
         check_boxes_bound_pixels(out["image"], boxes, ids, linear_tol(largest_scale), erode=True)

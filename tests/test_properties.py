@@ -335,6 +335,10 @@ def mosaic_case(draw) -> Case:
         "target_size": (draw(st.integers(8, 200)), draw(st.integers(8, 200))),
         "center_range": (low, draw(st.floats(low, 1.0))),
     }
+    if draw(st.booleans()):  # the recipe's zoom and shift, folded into the same placements
+        zoom_low = draw(st.floats(0.2, 2.0))
+        case.params["scale_range"] = (zoom_low, draw(st.floats(zoom_low, 2.0)))
+        case.params["translate"] = draw(st.floats(0.0, 0.5))
     return case
 
 
@@ -350,24 +354,35 @@ def test_mosaic_properties(case: Case) -> None:
     placements = params["placements"]
     assert len(placements) == 4 and len(sources) == 4
 
-    # The documented layout: long side max(target_size), aspect kept, the four meeting at a
-    # centre drawn in center_range, primary top-left, then top-right, bottom-left, bottom-right.
+    # The documented layout: long side zoom * max(target_size) (zoom drawn in scale_range, 1 by
+    # default), aspect kept, the four meeting at a centre drawn in center_range, zoomed about the
+    # output's middle and shifted by up to translate of each side; primary top-left, then
+    # top-right, bottom-left, bottom-right.
     height, width = target
     tl, tr, bl, br = placements
     centre = (tl.offset_xy[0] + tl.scaled_hw[1], tl.offset_xy[1] + tl.scaled_hw[0])
     low, high = case.params["center_range"]
-    assert low * width - 0.5 - 1e-9 <= centre[0] <= high * width + 0.5 + 1e-9
-    assert low * height - 0.5 - 1e-9 <= centre[1] <= high * height + 0.5 + 1e-9
+    zoom_low, zoom_high = case.params.get("scale_range", (1.0, 1.0))
+    translate = case.params.get("translate", 0.0)
+    for axis, side in ((0, width), (1, height)):
+        reach = [side / 2 + z * (c * side - side / 2) for z in (zoom_low, zoom_high) for c in (low, high)]
+        slack = 0.5 * zoom_high + 0.5 + 1e-6 + translate * side
+        assert min(reach) - slack <= centre[axis] <= max(reach) + slack
+    long_sides = {max(p.scaled_hw) for p in placements}
+    assert len(long_sides) == 1, "one zoom for the whole mosaic"
+    long_side = long_sides.pop()
+    assert round(zoom_low * max(target)) <= long_side <= round(zoom_high * max(target)) or long_side == 1
+    # Without a zoom range the scale is exact; with one it is read off the rounded long side.
+    zoom, rounding = (long_side / max(target), 1.0) if "scale_range" in case.params else (1.0, 0.5)
     assert (tr.offset_xy[0], tr.offset_xy[1] + tr.scaled_hw[0]) == centre
     assert (bl.offset_xy[0] + bl.scaled_hw[1], bl.offset_xy[1]) == centre
     assert tuple(br.offset_xy) == centre
     for placement, source in zip(placements, sources):
         assert tuple(placement.src_hw) == source.hw
         (scaled_h, scaled_w), (src_h, src_w) = placement.scaled_hw, source.hw
-        scale = max(target) / max(source.hw)
-        assert max(scaled_h, scaled_w) == max(target)
-        assert abs(scaled_h - src_h * scale) <= 0.5 + 1e-9 or scaled_h == 1
-        assert abs(scaled_w - src_w * scale) <= 0.5 + 1e-9 or scaled_w == 1
+        scale = zoom * max(target) / max(source.hw)
+        assert abs(scaled_h - src_h * scale) <= rounding + 1e-9 or scaled_h == 1
+        assert abs(scaled_w - src_w * scale) <= rounding + 1e-9 or scaled_w == 1
         ox, oy = placement.offset_xy
         region = (max(0, ox), max(0, oy), min(width, ox + scaled_w), min(height, oy + scaled_h))
         assert tuple(placement.region_xyxy) == region

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import cv2
 import numpy as np
 from albumentations.core.pydantic import check_range_bounds, nondecreasing
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from detmix.functional import mosaic as fmosaic
 from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
@@ -24,6 +24,11 @@ class Mosaic(MixingTransform):
     corner. Every image is scaled so its long side equals ``max(target_size)`` (aspect kept) and
     only the part its quadrant shows is rendered; uncovered area is ``fill``.
 
+    ``scale_range`` and ``translate`` add the random zoom and shift a YOLO recipe applies after
+    its mosaic (Ultralytics' ``scale`` and ``translate``): the whole mosaic is zoomed about the
+    output's centre by a factor drawn from ``scale_range`` and shifted by up to ``translate`` of
+    each side. Both are folded into the one warp each source gets, so they cost nothing extra.
+
     Boxes are scaled, offset and clipped to what their quadrant shows. A box is dropped when
     nothing of it is visible, when its visible fraction (visible area over the area the whole box
     has at the output scale) is below ``BboxParams.min_visibility``, or by the Compose's
@@ -34,6 +39,10 @@ class Mosaic(MixingTransform):
         target_size (tuple[int, int]): output ``(height, width)``. Default: (640, 640).
         center_range (tuple[float, float]): range of the centre, as fractions of height and
             width. Default: (0.25, 0.75).
+        scale_range (tuple[float, float]): zoom of the whole mosaic, drawn uniformly; values
+            below 1 leave ``fill`` borders. Default: (1.0, 1.0) (no zoom).
+        translate (float): shift of the whole mosaic, drawn uniformly in +-``translate`` of the
+            output's width and height, in [0, 1). Default: 0.0.
         fill (float | tuple[float, ...]): image value of uncovered area, on the 0-255 scale
             (divided by 255 for float32 images). Default: 114.
         fill_mask (float | tuple[float, ...]): mask value of uncovered area. Default: 0.
@@ -67,11 +76,18 @@ class Mosaic(MixingTransform):
             AfterValidator(check_range_bounds(0, 1)),
             AfterValidator(nondecreasing),
         ]
+        scale_range: Annotated[
+            tuple[Annotated[float, Field(gt=0, allow_inf_nan=False)], Annotated[float, Field(gt=0, allow_inf_nan=False)]],
+            AfterValidator(nondecreasing),
+        ]
+        translate: float = Field(ge=0, lt=1, allow_inf_nan=False)
 
     def __init__(
         self,
         target_size: tuple[int, int] = (640, 640),
         center_range: tuple[float, float] = (0.25, 0.75),
+        scale_range: tuple[float, float] = (1.0, 1.0),
+        translate: float = 0.0,
         fill: Fill = 114,
         fill_mask: Fill = 0,
         interpolation: int = cv2.INTER_LINEAR,
@@ -83,13 +99,17 @@ class Mosaic(MixingTransform):
         self.fill_mask = fill_mask
         self.target_size = target_size
         self.center_range = center_range
+        self.scale_range = scale_range
+        self.translate = translate
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        """Choose the extras, draw the centre and place the four images."""
+        """Choose the extras, draw the centre, zoom and shift, and place the four images."""
         extras = self.take_extras(data)
         center_xy = fmosaic.sample_mosaic_center(self.py_random, self.target_size, self.center_range)
+        scale, shift_xy = fmosaic.sample_mosaic_zoom(self.py_random, self.target_size, self.scale_range, self.translate)
+        center_xy = fmosaic.zoomed_center(center_xy, self.target_size, scale, shift_xy)
         sources_hw = [data["image"].shape[:2], *(extra["image"].shape[:2] for extra in extras)]
-        return {"extras": extras, "placements": fmosaic.mosaic_placements(sources_hw, self.target_size, center_xy)}
+        return {"extras": extras, "placements": fmosaic.mosaic_placements(sources_hw, self.target_size, center_xy, scale)}
 
     def apply(self, img: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
         return paste_all([img, *(e["image"] for e in extras)], placements, self.target_size, self.fill_for(img), self.interpolation)

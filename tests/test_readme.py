@@ -15,6 +15,8 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
 def test_readme_block_runs(code: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     if "import torch" in code:
         pytest.importorskip("torch")
+    if "import torchvision" in code:
+        pytest.importorskip("torchvision", reason="this README example needs torchvision")
     monkeypatch.chdir(README.parent)
     exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
     assert capsys.readouterr().out, "a README example should print what it made"

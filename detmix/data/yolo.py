@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import albumentations as A
 import numpy as np
 import yaml
 
-from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DetectionDataset, Problems, Record
+from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DEFAULT_MAX_IMAGE_PIXELS, DetectionDataset, Problems, Record, folder_argument, refuse_outside
 from detmix.data.formats import clip_xywh
-from detmix.data.images import read_size
 
 IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
 #: How far outside [0, 1] a normalized coordinate may stray and still count as rounding.
@@ -73,6 +73,46 @@ def parse_row(line: str, num_classes: int | None) -> tuple[int, list[float]]:
     return int(number), values
 
 
+def is_folder_entry(entry: os.DirEntry[str]) -> bool:
+    """Whether ``entry`` is a folder, symlinks followed; False when that cannot be told (a symlink loop)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def find_images(images_dir: Path, follow_symlinks: bool, problems: Problems) -> list[Path]:
+    """The image files under ``images_dir``, sorted; each real folder is walked once (symlink loops end).
+
+    Without ``follow_symlinks`` a symlinked image or folder that resolves outside ``images_dir``
+    is a ValueError naming it. Folders that cannot be listed are reported to ``problems``.
+    """
+    real_root = images_dir.resolve()
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    pending = [images_dir]
+    while pending:
+        folder = pending.pop()
+        try:
+            identity = folder.stat()
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name, reverse=True)
+        except OSError as error:
+            problems.add("folders that cannot be listed, skipped", f"{folder} ({error})")
+            continue
+        if (identity.st_dev, identity.st_ino) in seen:
+            continue
+        seen.add((identity.st_dev, identity.st_ino))
+        for entry in entries:
+            path, is_folder = Path(entry.path), is_folder_entry(entry)
+            if not is_folder and path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if entry.is_symlink() and not follow_symlinks:
+                refuse_outside(path, real_root, "images_dir", "YoloDetection: image" + (" folder" if is_folder else ""))
+            (pending if is_folder else found).append(path)
+    return sorted(found)
+
+
 class YoloDetection(DetectionDataset):
     """A YOLO-format dataset (one ``class cx cy w h`` row per object, normalized) feeding the mixers.
 
@@ -82,12 +122,17 @@ class YoloDetection(DetectionDataset):
     rounding, non-positive size) are skipped with one warning naming file and line.
 
     Args:
-        images_dir: folder of images (searched recursively).
+        images_dir: folder of images (searched recursively, each real folder once).
         labels_dir: folder of ``.txt`` label files mirroring ``images_dir``; default: the sibling
             ``labels`` folder (the last ``images`` path component replaced by ``labels``).
         names: class names, as a list or a data.yaml path; default: ``0..max class``.
         transform: an ``A.Compose`` whose ``BboxParams`` declare ``label_fields=["class_labels"]``.
         cache_images: how many decoded images to keep per process (0: none). Default: 64.
+        follow_symlinks: read images, image folders and label files that resolve outside
+            ``images_dir`` / ``labels_dir`` through a symlink (symlinked stores such as DVC
+            caches). Default: False, such a path is a ValueError naming it.
+        max_image_pixels: images with more pixels (by their header) are skipped with a warning,
+            never decoded. Default: 89,478,485 (Pillow's default; 256 MiB as 8-bit RGB).
     """
 
     def __init__(
@@ -98,17 +143,16 @@ class YoloDetection(DetectionDataset):
         transform: A.Compose | None = None,
         *,
         cache_images: int = DEFAULT_CACHE_IMAGES,
+        follow_symlinks: bool = False,
+        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     ) -> None:
-        super().__init__(transform, cache_images)
-        self.images_dir = Path(images_dir)
-        if not self.images_dir.is_dir():
-            raise ValueError(f"images_dir: {self.images_dir} is not a folder")
-        self.labels_dir = Path(labels_dir) if labels_dir is not None else sibling_labels_dir(self.images_dir)
-        if not self.labels_dir.is_dir():
-            raise ValueError(f"labels_dir: {self.labels_dir} is not a folder")
+        super().__init__(transform, cache_images, follow_symlinks, max_image_pixels)
+        self.images_dir = folder_argument(images_dir, "images_dir")
+        self.labels_dir = folder_argument(labels_dir if labels_dir is not None else sibling_labels_dir(self.images_dir), "labels_dir")
+        self._real_labels_dir = self.labels_dir.resolve()
         known = read_names(names) if names is not None else None
         problems = Problems(type(self).__name__)
-        paths = sorted(p for p in self.images_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        paths = find_images(self.images_dir, follow_symlinks, problems)
         self.records = [r for r in (self._record(p, known, problems) for p in paths) if r is not None]
         if self.records and not any(self._label_file(r.path).is_file() for r in self.records):
             problems.add("no label file found for any image; is labels_dir right?", str(self.labels_dir))
@@ -119,21 +163,29 @@ class YoloDetection(DetectionDataset):
     def _label_file(self, image_path: Path) -> Path:
         return self.labels_dir / image_path.relative_to(self.images_dir).with_suffix(".txt")
 
-    def _record(self, path: Path, names: list[str] | None, problems: Problems) -> Record | None:
+    def _label_lines(self, label_file: Path, problems: Problems) -> list[str]:
+        """The rows of ``label_file``; none when it is missing or cannot be read (reported)."""
+        if not self.follow_symlinks:
+            refuse_outside(label_file, self._real_labels_dir, "labels_dir", "YoloDetection: label file")
+        if not label_file.exists():
+            return []
         try:
-            image_hw = read_size(path)
-        except OSError:
-            problems.add("unreadable image files, skipped", str(path))
-            return None
-        label_file = self._label_file(path)
-        try:
-            lines = label_file.read_text(encoding="utf-8-sig").splitlines() if label_file.is_file() else []
+            if not label_file.is_file():
+                raise OSError("not a regular file")
+            return label_file.read_text(encoding="utf-8-sig").splitlines()
         except (OSError, UnicodeDecodeError) as error:
             problems.add("unreadable label files, their images kept without objects", f"{label_file} ({error})")
-            lines = []
+            return []
+
+    def _record(self, path: Path, names: list[str] | None, problems: Problems) -> Record | None:
+        header = self.probe_image(path, problems)
+        if header is None:
+            return None
+        image_hw = header.upright_hw
+        label_file = self._label_file(path)
         rows: list[tuple[float, float, float, float]] = []
         labels: list[int] = []
-        for number, line in enumerate(lines, start=1):
+        for number, line in enumerate(self._label_lines(label_file, problems), start=1):
             if not line.strip():
                 continue
             try:
@@ -149,4 +201,5 @@ class YoloDetection(DetectionDataset):
             rows.append(clipped)
             labels.append(label)
         image_id = path.relative_to(self.images_dir).as_posix()
-        return Record(path, image_hw, np.array(rows, np.float32).reshape(-1, 4), np.array(labels, np.int64), image_id)
+        boxes = np.array(rows, np.float32).reshape(-1, 4)
+        return Record(path, image_hw, boxes, np.array(labels, np.int64), image_id, orientation=header.orientation)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import albumentations as A
 import numpy as np
@@ -16,6 +18,10 @@ from detmix.data.formats import clip_xywh
 IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
 #: How far outside [0, 1] a normalized coordinate may stray and still count as rounding.
 ROUNDING = 1e-3
+#: Without ``names``, class ids 0..MAX_CLASSES_WITHOUT_NAMES - 1 are accepted (and ``classes`` is
+#: "0".."K-1" up to the largest id used). The bound keeps one absurd id (1e9) from building a
+#: billion names; pass ``names`` for more classes.
+MAX_CLASSES_WITHOUT_NAMES = 10_000
 
 
 def sibling_labels_dir(images_dir: Path) -> Path:
@@ -28,31 +34,45 @@ def sibling_labels_dir(images_dir: Path) -> Path:
     raise ValueError(f"labels_dir: images_dir {images_dir} has no 'images' folder to find the sibling 'labels' of; pass labels_dir")
 
 
-def read_names(names: list[str] | str | Path) -> list[str]:
-    """Class names from a list, or from the ``names`` of a data.yaml (a list or an index mapping)."""
-    if isinstance(names, (list, tuple)):
-        return [str(n) for n in names]
-    path = Path(names)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ValueError(f"names: cannot read class names from {path}: {error}") from error
-    listed = data.get("names") if isinstance(data, dict) else None
-    if isinstance(listed, dict):
+def read_names(names: Any) -> list[str]:
+    """Class names from a list, an index -> name mapping, or the ``names`` of a data.yaml (either form)."""
+    if isinstance(names, (str, os.PathLike)):
+        path = Path(names)
         try:
-            indices = sorted(listed, key=int)
-        except (TypeError, ValueError):
-            raise ValueError(f"names: the 'names' mapping of {path} must have integer keys, got {list(listed)}") from None
-        if [int(k) for k in indices] != list(range(len(indices))):
-            raise ValueError(f"names: the 'names' mapping of {path} must number classes 0..{len(indices) - 1}, got {indices}")
-        return [str(listed[k]) for k in indices]
-    if isinstance(listed, list):
-        return [str(n) for n in listed]
-    raise ValueError(f"names: {path} has no 'names' list or mapping")
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            raise ValueError(f"names: cannot read class names from {path}: {error}") from error
+        listed, where = (data.get("names") if isinstance(data, dict) else None), f"{path}: "
+        if not isinstance(listed, (list, dict)):
+            raise ValueError(f"names: {path} has no 'names' list or mapping")
+    elif isinstance(names, (list, tuple, Mapping)):
+        listed, where = names, ""
+    else:
+        raise TypeError(f"names: expected a list of class names, an index -> name mapping or a data.yaml path, got {type(names).__name__} {names!r}")
+    if isinstance(listed, Mapping):
+        listed = names_in_order(listed, where)
+    if not listed:
+        raise ValueError(f"names: {where}no class names")
+    return [str(n) for n in listed]
+
+
+def names_in_order(mapping: Mapping[Any, Any], where: str = "") -> list[Any]:
+    """The values of an index -> name mapping, in index order; the indices must be 0..K-1."""
+    try:
+        indices = sorted(mapping, key=int)
+    except (TypeError, ValueError):
+        raise ValueError(f"names: {where}the mapping must have integer keys, got {list(mapping)}") from None
+    if [int(k) for k in indices] != list(range(len(indices))):
+        raise ValueError(f"names: {where}the mapping must number classes 0..{len(indices) - 1}, got {indices}")
+    return [mapping[k] for k in indices]
 
 
 def parse_row(line: str, num_classes: int | None) -> tuple[int, list[float]]:
-    """``class cx cy w h`` of one label row; ValueError saying what is wrong with it."""
+    """``class cx cy w h`` of one label row; ValueError saying what is wrong with it.
+
+    The class must be an integer below ``num_classes`` (below :data:`MAX_CLASSES_WITHOUT_NAMES`
+    when None).
+    """
     fields = line.split()
     if len(fields) != 5:
         raise ValueError(f"expected 5 columns (class cx cy w h), got {len(fields)}")
@@ -63,8 +83,10 @@ def parse_row(line: str, num_classes: int | None) -> tuple[int, list[float]]:
         raise ValueError(f"non-numeric value in {line.strip()!r}") from None
     if not all(math.isfinite(v) for v in (number, *values)):
         raise ValueError(f"non-finite value in {line.strip()!r}")
-    if number != int(number) or number < 0 or (num_classes is not None and number >= num_classes):
-        raise ValueError(f"class {fields[0]} outside 0..{'?' if num_classes is None else num_classes - 1}")
+    limit = MAX_CLASSES_WITHOUT_NAMES if num_classes is None else num_classes
+    if not 0 <= number < limit or number != int(number):
+        hint = " without names; pass names for more classes" if num_classes is None else ""
+        raise ValueError(f"class {fields[0]} outside 0..{limit - 1}{hint}")
     cx, cy, w, h = values
     if w <= 0 or h <= 0:
         raise ValueError(f"non-positive width or height in {line.strip()!r}")
@@ -119,13 +141,16 @@ class YoloDetection(DetectionDataset):
     Samples are the same dicts as :class:`CocoDetection`'s; ``image_id`` is the image's path
     relative to ``images_dir``. A missing label file means an image without objects. Malformed
     rows (wrong column count, non-numeric, class out of range, coordinates outside [0, 1] beyond
-    rounding, non-positive size) are skipped with one warning naming file and line.
+    rounding, non-positive size) are skipped with one warning naming file and line. A class id
+    is the class index as is: ``classes[id]`` is its name.
 
     Args:
         images_dir: folder of images (searched recursively, each real folder once).
         labels_dir: folder of ``.txt`` label files mirroring ``images_dir``; default: the sibling
             ``labels`` folder (the last ``images`` path component replaced by ``labels``).
-        names: class names, as a list or a data.yaml path; default: ``0..max class``.
+        names: class names, as a list, an index -> name mapping (``{0: "person", ...}``) or a
+            data.yaml path; default: ``"0"`` up to the largest id used, ids at most 9,999
+            (:data:`MAX_CLASSES_WITHOUT_NAMES`; pass names for more).
         transform: an ``A.Compose`` whose ``BboxParams`` declare ``label_fields=["class_labels"]``.
         cache_images: how many decoded images to keep per process (0: none). Default: 64.
         follow_symlinks: read images, image folders and label files that resolve outside
@@ -139,7 +164,7 @@ class YoloDetection(DetectionDataset):
         self,
         images_dir: str | Path,
         labels_dir: str | Path | None = None,
-        names: list[str] | str | Path | None = None,
+        names: list[str] | Mapping[int, str] | str | Path | None = None,
         transform: A.Compose | None = None,
         *,
         cache_images: int = DEFAULT_CACHE_IMAGES,

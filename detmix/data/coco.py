@@ -17,9 +17,8 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DetectionDataset, Problems, Record
+from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DEFAULT_MAX_IMAGE_PIXELS, DetectionDataset, Problems, Record, folder_argument, refuse_outside
 from detmix.data.formats import clip_xywh
-from detmix.data.images import read_size
 
 
 def load_coco(annotation_file: Path, problems: Problems) -> COCO:
@@ -57,14 +56,21 @@ def load_coco(annotation_file: Path, problems: Problems) -> COCO:
     return coco
 
 
-def resolve_inside(images_dir: Path, file_name: Any, image_id: Any) -> Path:
-    """``images_dir / file_name``, refusing names that escape the folder."""
+def resolve_inside(images_dir: Path, file_name: Any, image_id: Any, real_images_dir: Path | None = None) -> Path:
+    """``images_dir / file_name``, refusing names that escape the folder (ValueError naming the image).
+
+    ``..`` and absolute names are always refused; with ``real_images_dir`` (``images_dir``
+    resolved) so is a name that resolves outside it through a symlink. None allows symlinks.
+    """
     if not isinstance(file_name, str) or not file_name:
         raise ValueError(f"COCO image id {image_id}: expected a file_name string, got {file_name!r}")
     relative = Path(file_name)
     if relative.is_absolute() or ".." in relative.parts:
         raise ValueError(f"COCO image id {image_id}: file_name {file_name!r} escapes images_dir {images_dir}")
-    return images_dir / relative
+    path = images_dir / relative
+    if real_images_dir is not None:
+        refuse_outside(path, real_images_dir, "images_dir", f"COCO image id {image_id}: file_name {file_name!r}")
+    return path
 
 
 class CocoDetection(DetectionDataset):
@@ -84,6 +90,11 @@ class CocoDetection(DetectionDataset):
         include_crowd: keep ``iscrowd`` annotations. Default: False.
         masks: also return the semantic ``mask``. Default: False.
         cache_images: how many decoded images to keep per process (0: none). Default: 64.
+        follow_symlinks: read images whose path resolves outside ``images_dir`` through a
+            symlink (symlinked stores such as DVC caches). Default: False, such a ``file_name``
+            is refused like ``..``.
+        max_image_pixels: images with more pixels (by their header) are skipped with a warning,
+            never decoded. Default: 89,478,485 (Pillow's default; 256 MiB as 8-bit RGB).
     """
 
     def __init__(
@@ -95,9 +106,11 @@ class CocoDetection(DetectionDataset):
         include_crowd: bool = False,
         masks: bool = False,
         cache_images: int = DEFAULT_CACHE_IMAGES,
+        follow_symlinks: bool = False,
+        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     ) -> None:
-        super().__init__(transform, cache_images)
-        self.images_dir = Path(images_dir)
+        super().__init__(transform, cache_images, follow_symlinks, max_image_pixels)
+        self.images_dir = folder_argument(images_dir, "images_dir")
         self.annotation_file = Path(annotation_file)
         self.include_crowd = include_crowd
         self.masks = masks
@@ -116,16 +129,16 @@ class CocoDetection(DetectionDataset):
             if ann.get("image_id") not in image_ids:
                 problems.add("annotations with an unknown image_id, skipped", f"annotation {ann.get('id')} (image_id {ann.get('image_id')})")
         records = []
+        real_images_dir = None if self.follow_symlinks else self.images_dir.resolve()
         for image in self.coco.dataset["images"]:
-            path = resolve_inside(self.images_dir, image.get("file_name"), image.get("id"))
-            if not path.is_file():
+            path = resolve_inside(self.images_dir, image.get("file_name"), image.get("id"), real_images_dir)
+            if not path.exists():
                 problems.add("missing image files, skipped", str(path))
                 continue
-            try:
-                disk_hw = read_size(path)
-            except OSError:
-                problems.add("unreadable image files, skipped", str(path))
+            header = self.probe_image(path, problems)
+            if header is None:
                 continue
+            disk_hw = header.upright_hw
             json_hw = (image.get("height"), image.get("width"))
             if None not in json_hw and json_hw != disk_hw:
                 problems.add(
@@ -133,7 +146,7 @@ class CocoDetection(DetectionDataset):
                     f"{path.name}: JSON {image.get('height')}x{image.get('width')}, disk {disk_hw[0]}x{disk_hw[1]}",
                 )
             boxes, labels, kept = self._objects(image["id"], disk_hw, class_of, problems)
-            records.append(Record(path, disk_hw, boxes, labels, image["id"], tuple(kept)))
+            records.append(Record(path, disk_hw, boxes, labels, image["id"], tuple(kept), header.orientation))
         return records
 
     def _objects(

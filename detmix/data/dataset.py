@@ -1,12 +1,16 @@
 """The dataset behaviour COCO and YOLO folders share: sample dicts, mixer feeding, seeding, schedules.
 
-A subclass fills :class:`Record` s (one per image: path, size, COCO-style pixel boxes, contiguous
-class indices) and may add pixel targets through :meth:`DetectionDataset.load_pixels`.
+A subclass fills :class:`Record` s (one per image: path, size and orientation from its header,
+COCO-style pixel boxes, contiguous class indices), checking each image with
+:meth:`DetectionDataset.probe_image`, and may add pixel targets through
+:meth:`DetectionDataset.load_pixels`.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import numbers
+import os
 import warnings
 from dataclasses import dataclass
 from multiprocessing.context import get_spawning_popen
@@ -18,25 +22,76 @@ import numpy as np
 
 from detmix.data.feeding import LazySample, find_mixers, metadata_for
 from detmix.data.formats import convert_bboxes
-from detmix.data.images import ImageCache
+from detmix.data.headers import Header, probe_file
+from detmix.data.images import ImageCache, read_rgb
 from detmix.data.seeding import worker_seed
 from detmix.transforms.base import mixing_off
 
 #: Label field the datasets fill; a Compose given to them must declare it.
 LABEL_FIELD = "class_labels"
 DEFAULT_CACHE_IMAGES = 64
+#: Images with more pixels are skipped: 3 x 8-bit channels of this many pixels make 256 MiB
+#: (the same number as Pillow's default ``Image.MAX_IMAGE_PIXELS``, without touching that global).
+DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
 
 
 @dataclass(frozen=True)
 class Record:
-    """One image of a dataset: where it is, its size on disk, and its objects."""
+    """One image of a dataset: where it is, its upright size and orientation on disk, and its objects.
+
+    The arrays are made read-only: samples are built from copies of them.
+    """
 
     path: Path
-    image_hw: tuple[int, int]
+    image_hw: tuple[int, int]  # upright (height, width), what the boxes refer to
     bboxes: np.ndarray  # (N, 4) float32 COCO [x, y, w, h] pixels, inside the image
     class_labels: np.ndarray  # (N,) int64 contiguous class indices
     image_id: Any
     annotation_ids: tuple[int, ...] = ()  # COCO: the annotations behind the boxes
+    orientation: int = 1  # EXIF orientation read from the header at construction
+
+    def __post_init__(self) -> None:
+        self.bboxes.flags.writeable = False
+        self.class_labels.flags.writeable = False
+
+    @property
+    def stored_hw(self) -> tuple[int, int]:
+        """``(height, width)`` of the pixels as stored in the file, before the orientation."""
+        height, width = self.image_hw
+        return (width, height) if self.orientation in (5, 6, 7, 8) else (height, width)
+
+
+def integer_argument(value: Any, name: str, minimum: int) -> int:
+    """``value`` as an int of at least ``minimum``; TypeError or ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def folder_argument(value: Any, name: str) -> Path:
+    """``value`` as the Path of an existing folder; TypeError or ValueError naming ``name``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name}: expected a folder path, got {type(value).__name__} {value!r}")
+    path = Path(value)
+    if not path.is_dir():
+        raise ValueError(f"{name}: {path} is not a folder")
+    return path
+
+
+def refuse_outside(path: Path, real_folder: Path, argument: str, culprit: str) -> None:
+    """ValueError naming ``culprit`` when ``path``, symlinks followed, lies outside ``real_folder``.
+
+    ``real_folder`` is the dataset's ``argument`` folder already resolved (once per dataset). A
+    symlink loop resolves to itself (inside), and then fails to open as a named skip.
+    """
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(real_folder):
+        raise ValueError(
+            f"{culprit}: {path} resolves to {real}, outside {argument} {real_folder} (a symlink); "
+            "pass follow_symlinks=True to read symlinked stores",
+        )
 
 
 class DetectionDataset:
@@ -45,8 +100,18 @@ class DetectionDataset:
     records: list[Record]
     classes: list[str]
 
-    def __init__(self, transform: A.Compose | None, cache_images: int) -> None:
-        self._cache = ImageCache(cache_images)
+    def __init__(
+        self,
+        transform: A.Compose | None,
+        cache_images: int,
+        follow_symlinks: bool,
+        max_image_pixels: int,
+    ) -> None:
+        if not isinstance(follow_symlinks, bool):
+            raise TypeError(f"follow_symlinks: expected True or False, got {type(follow_symlinks).__name__} {follow_symlinks!r}")
+        self.follow_symlinks = follow_symlinks
+        self.max_image_pixels = integer_argument(max_image_pixels, "max_image_pixels", 1)
+        self._cache = ImageCache(integer_argument(cache_images, "cache_images", 0))
         self._mixing = multiprocessing.Value("b", 1, lock=False)
         self.transform = transform
 
@@ -84,11 +149,31 @@ class DetectionDataset:
     def __len__(self) -> int:
         return len(self.records)
 
+    # ----- construction ------------------------------------------------------------------------
+
+    def probe_image(self, path: Path, problems: Problems) -> Header | None:
+        """``path``'s header, read without decoding; None (reported to ``problems``) when unusable.
+
+        Unreadable, truncated (where the header shows it), empty or unsupported files and images
+        over ``max_image_pixels`` are skipped by name; the rest of the dataset stays intact.
+        """
+        try:
+            header = probe_file(path)
+        except OSError as error:
+            problems.add("unreadable image files, skipped", f"{path} ({error})")
+            return None
+        height, width = header.stored_hw
+        if height * width > self.max_image_pixels:
+            problems.add(f"images over max_image_pixels={self.max_image_pixels}, skipped", f"{path} ({height}x{width})")
+            return None
+        return header
+
     # ----- samples -----------------------------------------------------------------------------
 
     def load_pixels(self, index: int) -> dict[str, np.ndarray]:
-        """Pixel targets of sample ``index``: the image, and whatever a subclass adds."""
-        return {"image": self._cache.get(self.records[index].path)}
+        """Pixel targets of sample ``index``: the image (a private copy), and whatever a subclass adds."""
+        record = self.records[index]
+        return {"image": self._cache.get(record.path, lambda: read_rgb(record.path, record.stored_hw, record.orientation))}
 
     def annotations(self, index: int, bbox_format: str = "coco") -> dict[str, Any]:
         """Boxes (in ``bbox_format``), labels and the image id of sample ``index``, without pixels."""

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import albumentations as A
 import numpy as np
 import yaml
 
-from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DetectionDataset, Problems, Record
+from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DEFAULT_MAX_IMAGE_PIXELS, DetectionDataset, Problems, Record, folder_argument, refuse_outside
 from detmix.data.formats import clip_xywh
-from detmix.data.images import read_size
 
 IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
 #: How far outside [0, 1] a normalized coordinate may stray and still count as rounding.
 ROUNDING = 1e-3
+#: Without ``names``, class ids 0..MAX_CLASSES_WITHOUT_NAMES - 1 are accepted (and ``classes`` is
+#: "0".."K-1" up to the largest id used). The bound keeps one absurd id (1e9) from building a
+#: billion names; pass ``names`` for more classes.
+MAX_CLASSES_WITHOUT_NAMES = 10_000
 
 
 def sibling_labels_dir(images_dir: Path) -> Path:
@@ -28,31 +34,45 @@ def sibling_labels_dir(images_dir: Path) -> Path:
     raise ValueError(f"labels_dir: images_dir {images_dir} has no 'images' folder to find the sibling 'labels' of; pass labels_dir")
 
 
-def read_names(names: list[str] | str | Path) -> list[str]:
-    """Class names from a list, or from the ``names`` of a data.yaml (a list or an index mapping)."""
-    if isinstance(names, (list, tuple)):
-        return [str(n) for n in names]
-    path = Path(names)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ValueError(f"names: cannot read class names from {path}: {error}") from error
-    listed = data.get("names") if isinstance(data, dict) else None
-    if isinstance(listed, dict):
+def read_names(names: Any) -> list[str]:
+    """Class names from a list, an index -> name mapping, or the ``names`` of a data.yaml (either form)."""
+    if isinstance(names, (str, os.PathLike)):
+        path = Path(names)
         try:
-            indices = sorted(listed, key=int)
-        except (TypeError, ValueError):
-            raise ValueError(f"names: the 'names' mapping of {path} must have integer keys, got {list(listed)}") from None
-        if [int(k) for k in indices] != list(range(len(indices))):
-            raise ValueError(f"names: the 'names' mapping of {path} must number classes 0..{len(indices) - 1}, got {indices}")
-        return [str(listed[k]) for k in indices]
-    if isinstance(listed, list):
-        return [str(n) for n in listed]
-    raise ValueError(f"names: {path} has no 'names' list or mapping")
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            raise ValueError(f"names: cannot read class names from {path}: {error}") from error
+        listed, where = (data.get("names") if isinstance(data, dict) else None), f"{path}: "
+        if not isinstance(listed, (list, dict)):
+            raise ValueError(f"names: {path} has no 'names' list or mapping")
+    elif isinstance(names, (list, tuple, Mapping)):
+        listed, where = names, ""
+    else:
+        raise TypeError(f"names: expected a list of class names, an index -> name mapping or a data.yaml path, got {type(names).__name__} {names!r}")
+    if isinstance(listed, Mapping):
+        listed = names_in_order(listed, where)
+    if not listed:
+        raise ValueError(f"names: {where}no class names")
+    return [str(n) for n in listed]
+
+
+def names_in_order(mapping: Mapping[Any, Any], where: str = "") -> list[Any]:
+    """The values of an index -> name mapping, in index order; the indices must be 0..K-1."""
+    try:
+        indices = sorted(mapping, key=int)
+    except (TypeError, ValueError):
+        raise ValueError(f"names: {where}the mapping must have integer keys, got {list(mapping)}") from None
+    if [int(k) for k in indices] != list(range(len(indices))):
+        raise ValueError(f"names: {where}the mapping must number classes 0..{len(indices) - 1}, got {indices}")
+    return [mapping[k] for k in indices]
 
 
 def parse_row(line: str, num_classes: int | None) -> tuple[int, list[float]]:
-    """``class cx cy w h`` of one label row; ValueError saying what is wrong with it."""
+    """``class cx cy w h`` of one label row; ValueError saying what is wrong with it.
+
+    The class must be an integer below ``num_classes`` (below :data:`MAX_CLASSES_WITHOUT_NAMES`
+    when None).
+    """
     fields = line.split()
     if len(fields) != 5:
         raise ValueError(f"expected 5 columns (class cx cy w h), got {len(fields)}")
@@ -63,8 +83,10 @@ def parse_row(line: str, num_classes: int | None) -> tuple[int, list[float]]:
         raise ValueError(f"non-numeric value in {line.strip()!r}") from None
     if not all(math.isfinite(v) for v in (number, *values)):
         raise ValueError(f"non-finite value in {line.strip()!r}")
-    if number != int(number) or number < 0 or (num_classes is not None and number >= num_classes):
-        raise ValueError(f"class {fields[0]} outside 0..{'?' if num_classes is None else num_classes - 1}")
+    limit = MAX_CLASSES_WITHOUT_NAMES if num_classes is None else num_classes
+    if not 0 <= number < limit or number != int(number):
+        hint = " without names; pass names for more classes" if num_classes is None else ""
+        raise ValueError(f"class {fields[0]} outside 0..{limit - 1}{hint}")
     cx, cy, w, h = values
     if w <= 0 or h <= 0:
         raise ValueError(f"non-positive width or height in {line.strip()!r}")
@@ -73,42 +95,89 @@ def parse_row(line: str, num_classes: int | None) -> tuple[int, list[float]]:
     return int(number), values
 
 
+def is_folder_entry(entry: os.DirEntry[str]) -> bool:
+    """Whether ``entry`` is a folder, symlinks followed; False when that cannot be told (a symlink loop)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def find_images(images_dir: Path, follow_symlinks: bool, problems: Problems) -> list[Path]:
+    """The image files under ``images_dir``, sorted; each real folder is walked once (symlink loops end).
+
+    Without ``follow_symlinks`` a symlinked image or folder that resolves outside ``images_dir``
+    is a ValueError naming it. Folders that cannot be listed are reported to ``problems``.
+    """
+    real_root = images_dir.resolve()
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    pending = [images_dir]
+    while pending:
+        folder = pending.pop()
+        try:
+            identity = folder.stat()
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name, reverse=True)
+        except OSError as error:
+            problems.add("folders that cannot be listed, skipped", f"{folder} ({error})")
+            continue
+        if (identity.st_dev, identity.st_ino) in seen:
+            continue
+        seen.add((identity.st_dev, identity.st_ino))
+        for entry in entries:
+            path, is_folder = Path(entry.path), is_folder_entry(entry)
+            if not is_folder and path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if entry.is_symlink() and not follow_symlinks:
+                refuse_outside(path, real_root, "images_dir", "YoloDetection: image" + (" folder" if is_folder else ""))
+            (pending if is_folder else found).append(path)
+    return sorted(found)
+
+
 class YoloDetection(DetectionDataset):
     """A YOLO-format dataset (one ``class cx cy w h`` row per object, normalized) feeding the mixers.
 
     Samples are the same dicts as :class:`CocoDetection`'s; ``image_id`` is the image's path
     relative to ``images_dir``. A missing label file means an image without objects. Malformed
     rows (wrong column count, non-numeric, class out of range, coordinates outside [0, 1] beyond
-    rounding, non-positive size) are skipped with one warning naming file and line.
+    rounding, non-positive size) are skipped with one warning naming file and line. A class id
+    is the class index as is: ``classes[id]`` is its name.
 
     Args:
-        images_dir: folder of images (searched recursively).
+        images_dir: folder of images (searched recursively, each real folder once).
         labels_dir: folder of ``.txt`` label files mirroring ``images_dir``; default: the sibling
             ``labels`` folder (the last ``images`` path component replaced by ``labels``).
-        names: class names, as a list or a data.yaml path; default: ``0..max class``.
+        names: class names, as a list, an index -> name mapping (``{0: "person", ...}``) or a
+            data.yaml path; default: ``"0"`` up to the largest id used, ids at most 9,999
+            (:data:`MAX_CLASSES_WITHOUT_NAMES`; pass names for more).
         transform: an ``A.Compose`` whose ``BboxParams`` declare ``label_fields=["class_labels"]``.
         cache_images: how many decoded images to keep per process (0: none). Default: 64.
+        follow_symlinks: read images, image folders and label files that resolve outside
+            ``images_dir`` / ``labels_dir`` through a symlink (symlinked stores such as DVC
+            caches). Default: False, such a path is a ValueError naming it.
+        max_image_pixels: images with more pixels (by their header) are skipped with a warning,
+            never decoded. Default: 89,478,485 (Pillow's default; 256 MiB as 8-bit RGB).
     """
 
     def __init__(
         self,
         images_dir: str | Path,
         labels_dir: str | Path | None = None,
-        names: list[str] | str | Path | None = None,
+        names: list[str] | Mapping[int, str] | str | Path | None = None,
         transform: A.Compose | None = None,
         *,
         cache_images: int = DEFAULT_CACHE_IMAGES,
+        follow_symlinks: bool = False,
+        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     ) -> None:
-        super().__init__(transform, cache_images)
-        self.images_dir = Path(images_dir)
-        if not self.images_dir.is_dir():
-            raise ValueError(f"images_dir: {self.images_dir} is not a folder")
-        self.labels_dir = Path(labels_dir) if labels_dir is not None else sibling_labels_dir(self.images_dir)
-        if not self.labels_dir.is_dir():
-            raise ValueError(f"labels_dir: {self.labels_dir} is not a folder")
+        super().__init__(transform, cache_images, follow_symlinks, max_image_pixels)
+        self.images_dir = folder_argument(images_dir, "images_dir")
+        self.labels_dir = folder_argument(labels_dir if labels_dir is not None else sibling_labels_dir(self.images_dir), "labels_dir")
+        self._real_labels_dir = self.labels_dir.resolve()
         known = read_names(names) if names is not None else None
         problems = Problems(type(self).__name__)
-        paths = sorted(p for p in self.images_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        paths = find_images(self.images_dir, follow_symlinks, problems)
         self.records = [r for r in (self._record(p, known, problems) for p in paths) if r is not None]
         if self.records and not any(self._label_file(r.path).is_file() for r in self.records):
             problems.add("no label file found for any image; is labels_dir right?", str(self.labels_dir))
@@ -119,21 +188,29 @@ class YoloDetection(DetectionDataset):
     def _label_file(self, image_path: Path) -> Path:
         return self.labels_dir / image_path.relative_to(self.images_dir).with_suffix(".txt")
 
-    def _record(self, path: Path, names: list[str] | None, problems: Problems) -> Record | None:
+    def _label_lines(self, label_file: Path, problems: Problems) -> list[str]:
+        """The rows of ``label_file``; none when it is missing or cannot be read (reported)."""
+        if not self.follow_symlinks:
+            refuse_outside(label_file, self._real_labels_dir, "labels_dir", "YoloDetection: label file")
+        if not label_file.exists():
+            return []
         try:
-            image_hw = read_size(path)
-        except OSError:
-            problems.add("unreadable image files, skipped", str(path))
-            return None
-        label_file = self._label_file(path)
-        try:
-            lines = label_file.read_text(encoding="utf-8-sig").splitlines() if label_file.is_file() else []
+            if not label_file.is_file():
+                raise OSError("not a regular file")
+            return label_file.read_text(encoding="utf-8-sig").splitlines()
         except (OSError, UnicodeDecodeError) as error:
             problems.add("unreadable label files, their images kept without objects", f"{label_file} ({error})")
-            lines = []
+            return []
+
+    def _record(self, path: Path, names: list[str] | None, problems: Problems) -> Record | None:
+        header = self.probe_image(path, problems)
+        if header is None:
+            return None
+        image_hw = header.upright_hw
+        label_file = self._label_file(path)
         rows: list[tuple[float, float, float, float]] = []
         labels: list[int] = []
-        for number, line in enumerate(lines, start=1):
+        for number, line in enumerate(self._label_lines(label_file, problems), start=1):
             if not line.strip():
                 continue
             try:
@@ -149,4 +226,5 @@ class YoloDetection(DetectionDataset):
             rows.append(clipped)
             labels.append(label)
         image_id = path.relative_to(self.images_dir).as_posix()
-        return Record(path, image_hw, np.array(rows, np.float32).reshape(-1, 4), np.array(labels, np.int64), image_id)
+        boxes = np.array(rows, np.float32).reshape(-1, 4)
+        return Record(path, image_hw, boxes, np.array(labels, np.int64), image_id, orientation=header.orientation)

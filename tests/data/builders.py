@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,28 @@ def yolo_dataset(root: Path, n_images: int = 5) -> Path:
         label.parent.mkdir(parents=True, exist_ok=True)
         label.write_text("\n".join(rows) + "\n")
     return root / "images" / "train"
+
+
+def encode(path: Path, pixels: np.ndarray) -> bytes:
+    """``pixels`` (BGR) written to ``path`` in the format its suffix names (WebP lossless); returns the bytes."""
+    params = [cv2.IMWRITE_WEBP_QUALITY, 101] if path.suffix == ".webp" else []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), pixels, params)
+    return path.read_bytes()
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC."""
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def png_claiming(height: int, width: int, idat: bytes = b"\x78\x9c\x03\x00\x00\x00\x00\x01", extra: bytes = b"") -> bytes:
+    """A tiny PNG whose IHDR claims ``height`` x ``width`` RGB; ``extra`` chunks follow IDAT."""
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + extra + png_chunk(b"IEND", b"")
+
+
+def exif_orientation_payload(orientation: int) -> bytes:
+    """A little-endian TIFF structure holding only the EXIF orientation tag."""
+    entry = (0x0112).to_bytes(2, "little") + (3).to_bytes(2, "little") + (1).to_bytes(4, "little") + orientation.to_bytes(4, "little")
+    return b"II*\x00" + (8).to_bytes(4, "little") + (1).to_bytes(2, "little") + entry + bytes(4)

@@ -134,3 +134,52 @@ def test_names_mapping_is_ordered_by_number(tmp_path: Path) -> None:
     (tmp_path / "gap.yaml").write_text("names: {0: a, 2: c}\n")
     with pytest.raises(ValueError, match="must number classes 0..1"):
         detmix.YoloDetection(images, names=tmp_path / "gap.yaml")
+
+
+@pytest.mark.parametrize("class_id", ["1000000000", "1e30", "10000"])
+def test_absurd_class_ids_without_names_are_named_skips_not_memory(tmp_path: Path, class_id: str) -> None:
+    images = yolo_dataset(tmp_path)
+    (tmp_path / "labels" / "train" / "im0.txt").write_text(f"1 0.5 0.5 0.2 0.2\n{class_id} 0.5 0.5 0.1 0.1\n")
+    reason = f"class {class_id} outside 0..9999 without names; pass names for more classes"
+    with pytest.warns(UserWarning, match=f"malformed label rows, skipped \\(1\\): .*im0.txt:2 \\({reason}"):
+        ds = detmix.YoloDetection(images)
+    assert ds.classes == ["0", "1", "2"]
+    np.testing.assert_array_equal(ds[0]["class_labels"], [1])
+
+
+def test_the_largest_class_id_without_names_is_kept(tmp_path: Path) -> None:
+    images = yolo_dataset(tmp_path)
+    (tmp_path / "labels" / "train" / "im0.txt").write_text("9999 0.5 0.5 0.2 0.2\n")
+    ds = detmix.YoloDetection(images)
+    assert len(ds.classes) == 10_000 and ds.classes[-1] == "9999" and ds[0]["class_labels"].tolist() == [9999]
+
+
+def test_names_as_a_mapping_like_ultralytics_model_names(tmp_path: Path) -> None:
+    images = yolo_dataset(tmp_path)
+    assert detmix.YoloDetection(images, names={2: "c", 0: "a", 1: "b"}).classes == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="names: the mapping must number classes 0..1, got \\[0, 2\\]"):
+        detmix.YoloDetection(images, names={0: "a", 2: "c"})
+
+
+@pytest.mark.parametrize(
+    ("names", "error", "message"),
+    [
+        (3, TypeError, "names: expected a list of class names, an index -> name mapping or a data.yaml path, got int 3"),
+        ({"a", "b"}, TypeError, "names: expected .* got set"),
+        (np.array(["a", "b"]), TypeError, "names: expected .* got ndarray"),
+        ([], ValueError, "names: no class names"),
+    ],
+)
+def test_names_of_a_wrong_kind_name_the_argument(tmp_path: Path, names: object, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        detmix.YoloDetection(yolo_dataset(tmp_path), names=names)
+
+
+def test_names_yaml_that_is_not_text_or_lists_nothing(tmp_path: Path) -> None:
+    images = yolo_dataset(tmp_path)
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ValueError, match="names: cannot read class names from .*binary.yaml"):
+        detmix.YoloDetection(images, names=tmp_path / "binary.yaml")
+    (tmp_path / "empty.yaml").write_text("names: []\n")
+    with pytest.raises(ValueError, match="names: .*empty.yaml: no class names"):
+        detmix.YoloDetection(images, names=tmp_path / "empty.yaml")

@@ -214,7 +214,9 @@ class DetectionDataset:
         return out
 
     def _lazy(self, index: int, bbox_format: str) -> LazySample:
-        return LazySample(self._sample(index, bbox_format), lambda: self.load_pixels(index), self.pixel_keys)
+        record = self.records[index]
+        validated = convert_bboxes(record.bboxes, "coco", "albumentations", record.image_hw)
+        return LazySample(self._sample(index, bbox_format), lambda: self.load_pixels(index), self.pixel_keys, validated)
 
     @property
     def pixel_keys(self) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import albumentations as A
+import numpy as np
 
 from detmix.transforms.base import MixingTransform
 
@@ -26,14 +27,21 @@ def find_mixers(transform: Any) -> list[MixingTransform]:
 
 
 class LazySample(Mapping[str, Any]):
-    """A sample whose annotations are ready and whose pixels (``pixel_keys``) load on first access."""
+    """A sample whose annotations are ready and whose pixels (``pixel_keys``) load on first access.
+
+    ``validated_bboxes`` (the attribute the mixers look for, see
+    :data:`detmix.transforms.base.VALIDATED_BBOXES`) holds the same boxes in Albumentations'
+    normalized xyxy, for a dataset whose boxes were checked at construction.
+    """
 
     def __init__(
         self,
         annotations: dict[str, Any],
         load_pixels: Callable[[], dict[str, Any]],
         pixel_keys: tuple[str, ...] = ("image",),
+        validated_bboxes: np.ndarray | None = None,
     ) -> None:
+        self.validated_bboxes = validated_bboxes
         self._values = dict(annotations)
         self._load_pixels: Callable[[], dict[str, Any]] | None = load_pixels
         self._keys = (*self._values, *(k for k in pixel_keys if k not in self._values))

@@ -41,6 +41,11 @@ MASK_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
 NEAREST_ONLY_MASK_DTYPES = (np.int8, np.int32)
 #: Targets Albumentations knows but a mixing transform cannot honour.
 UNSUPPORTED_TARGETS = ("images", "masks", "volume", "volumes", "mask3d", "masks3d")
+#: Attribute of an extra (a mapping object) holding its boxes already in Albumentations' own
+#: format: normalized ``x_min, y_min, x_max, y_max``, float32 ``(N, 4)``, valid and inside the
+#: image. detmix's datasets set it on the extras they hand over, whose boxes were checked when
+#: the dataset was built, so the Compose's conversion and checks are not run again for them.
+VALIDATED_BBOXES = "validated_bboxes"
 #: Tolerance for comparing visible fractions against thresholds.
 VISIBILITY_EPS = 1e-9
 #: Coordinate columns of Albumentations' internal layout, before the encoded label columns.
@@ -236,6 +241,9 @@ class MixingTransform(DualTransform):
             )
         if target not in item:
             raise ValueError(f"{where}: the call has '{target}', so every extra needs '{target}' (an empty list for none)")
+        validated = getattr(item, VALIDATED_BBOXES, None) if target == "bboxes" else None
+        if validated is not None and isinstance(processor, BboxProcessor):
+            return self._encode_validated(processor, item, where, validated)
         try:
             values = np.array(item[target], dtype=np.float32)
         except (ValueError, TypeError) as error:
@@ -245,18 +253,38 @@ class MixingTransform(DualTransform):
             values = values.reshape(0, min_columns)
         if values.ndim != 2 or values.shape[1] < min_columns:
             raise ValueError(f"{where}: expected {target} of shape (N, {min_columns} or more), got {values.shape}")
-        fields = list(processor.params.label_fields or [])
-        defaults = self.label_defaults(target, len(values))
-        missing = [f for f in fields if f not in item and f not in defaults]
-        if missing:
-            raise ValueError(f"{where}: missing label field(s) {missing} declared for {target} in the Compose")
-        sample = {"image": image, target: values, **defaults, **{f: item[f] for f in fields if f in item}}
+        sample = {"image": image, target: values, **self._label_fields(processor, target, item, where, len(values))}
         with _restored_sequence_flags(processor):
             try:
                 processor.preprocess(sample)
             except (ValueError, TypeError, KeyError) as error:
                 raise ValueError(f"{where}: invalid {target}: {error}") from error
         return sample[target]
+
+    def _label_fields(self, processor: DataProcessor, target: str, item: Mapping[str, Any], where: str, count: int) -> dict[str, Any]:
+        """The extra's values of every label field the Compose declares for ``target``, defaults filled in."""
+        fields = list(processor.params.label_fields or [])
+        labels = {**self.label_defaults(target, count), **{f: item[f] for f in fields if f in item}}
+        missing = [f for f in fields if f not in labels]
+        if missing:
+            raise ValueError(f"{where}: missing label field(s) {missing} declared for {target} in the Compose")
+        return {f: labels[f] for f in fields}
+
+    def _encode_validated(self, processor: BboxProcessor, item: Mapping[str, Any], where: str, boxes: np.ndarray) -> np.ndarray:
+        """An extra's boxes already valid in Albumentations' own format: only its labels are encoded.
+
+        Skips the Compose's conversion and checks (the costliest part of taking an extra), and
+        encodes the label fields with the Compose's own label manager, as preprocessing would.
+        """
+        labels = self._label_fields(processor, "bboxes", item, where, len(boxes))
+        if not len(boxes):
+            return np.zeros((0, 4), np.float32)
+        columns = [boxes]
+        for field, values in labels.items():
+            if len(values) != len(boxes):
+                raise ValueError(f"{where}: invalid bboxes: {len(boxes)} boxes but {len(values)} values of label field '{field}'")
+            columns.append(processor.label_manager.process_field("bboxes", field, values))
+        return np.hstack(columns)
 
     # ----- helpers for apply* ------------------------------------------------------------------
 

@@ -60,3 +60,15 @@ def yolo_dataset(root: Path, n_images: int = 5) -> Path:
         label.parent.mkdir(parents=True, exist_ok=True)
         label.write_text("\n".join(rows) + "\n")
     return root / "images" / "train"
+
+
+def coco_rle(mask: np.ndarray, compressed: bool = True) -> dict[str, Any]:
+    """A 0/1 ``mask`` as a JSON-ready COCO RLE: pycocotools' compressed string, or the plain run list."""
+    from pycocotools import mask as mask_utils
+
+    if compressed:
+        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+    flat = mask.astype(np.uint8).flatten(order="F")  # COCO runs are column-major, background first
+    runs = np.diff(np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1, [flat.size])))
+    return {"size": list(mask.shape), "counts": ([0] if flat[0] else []) + [int(v) for v in runs]}

@@ -27,6 +27,8 @@ MAX_RUN = 2**32 - 1
 MAX_RLE_SIDE = 2**31 - 1
 #: A compressed count takes at most 7 characters (34 bits with the sign) in pycocotools' encoding.
 MAX_COUNT_CHARS = 7
+#: A segmentation's polygon outlines may add up to this many times the image's outline.
+MAX_OUTLINE = 100
 
 
 def is_json_number(value: Any) -> bool:
@@ -40,15 +42,15 @@ def segmentation_problem(segmentation: Any, image_hw: tuple[int, int]) -> str | 
     """Why ``segmentation`` cannot be drawn on an ``image_hw`` image, or None when it can.
 
     Polygons: each a list of an even number (at least 6) of finite numbers, none more than the
-    image's longer side outside the image (pycocotools' rasterizer works along every edge at
-    5 steps a pixel, so its time and memory grow with the coordinates, not the vertex count).
+    image's longer side outside the image, outlines adding up to at most ``MAX_OUTLINE`` times
+    the image's (pycocotools' rasterizer walks every edge at 5 steps a pixel, so its time and
+    memory follow the outline's length, not the vertex count).
     RLE: a ``size`` of two positive integers and ``counts`` (a list of integers, or
     pycocotools' compressed string) of runs in ``[0, 2**32)`` adding up to ``height * width``.
     """
     try:
         if isinstance(segmentation, list):
-            for polygon in segmentation:
-                check_polygon(polygon, image_hw)
+            check_polygons(segmentation, image_hw)
         elif isinstance(segmentation, dict):
             rle_runs(segmentation)
         else:
@@ -56,6 +58,25 @@ def segmentation_problem(segmentation: Any, image_hw: tuple[int, int]) -> str | 
     except ValueError as error:
         return str(error)
     return None
+
+
+def check_polygons(polygons: list[Any], image_hw: tuple[int, int]) -> None:
+    """ValueError unless every polygon passes :func:`check_polygon` and their outlines fit ``MAX_OUTLINE``."""
+    for polygon in polygons:
+        check_polygon(polygon, image_hw)
+    budget = MAX_OUTLINE * 2 * sum(image_hw)
+    longest_edge = 3 * max(image_hw)  # Chebyshev length, vertices being at most one side outside
+    if sum(len(polygon) for polygon in polygons) // 2 * longest_edge <= budget:
+        return  # the usual case, decided without measuring
+    outline = sum(chebyshev_outline(polygon) for polygon in polygons)
+    if outline > budget:
+        raise ValueError(f"polygon outlines add up to {outline:.0f} pixels, more than {MAX_OUTLINE} times the image's")
+
+
+def chebyshev_outline(polygon: list[float]) -> float:
+    """Sum over the closed polygon's edges of ``max(|dx|, |dy|)``: the pixels a rasterizer walks."""
+    xy = np.array(polygon, np.float64).reshape(-1, 2)
+    return float(np.abs(np.roll(xy, -1, axis=0) - xy).max(axis=1).sum())
 
 
 def check_polygon(polygon: Any, image_hw: tuple[int, int]) -> None:

@@ -5,55 +5,125 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
-import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import albumentations as A
-import cv2
 import numpy as np
-from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DEFAULT_MAX_IMAGE_PIXELS, DetectionDataset, Problems, Record, folder_argument, refuse_outside
 from detmix.data.formats import clip_xywh
+from detmix.data.segmentation import decode_segmentation, is_json_number, segmentation_problem, short_repr
+
+
+#: Keys an annotation cannot be used without.
+ANNOTATION_KEYS = ("id", "image_id", "category_id")
+SINGULAR = {"images": "image", "categories": "category"}
 
 
 def load_coco(annotation_file: Path, problems: Problems) -> COCO:
     """Parse ``annotation_file`` into a pycocotools ``COCO`` index, with errors that name the file.
 
-    Images and categories without an ``id``, and duplicate image ids, are errors; annotations
-    missing ``id``, ``image_id`` or ``category_id`` are skipped and reported to ``problems``.
+    Checked before pycocotools indexes anything (it keys dicts by these ids): images and
+    categories need unique ids, all integers or all strings (no floats, bools or None: 1.0 and
+    True would pass for 1), positive integer ``height``/``width`` when given, string category
+    ``name`` s; anything else is a ValueError naming the entry. Annotations that are not objects,
+    lack ``id``, ``image_id`` or ``category_id``, or whose ids are of another type than the images'
+    and categories' are skipped and reported to ``problems``; so are shared annotation ids.
     """
+    data = read_json(annotation_file)
+    id_types = {kind: check_entries(data[kind], kind, annotation_file) for kind in SINGULAR}
+    annotations = data.get("annotations", [])
+    if not isinstance(annotations, list):
+        raise ValueError(
+            f"COCO annotation file {annotation_file}: expected 'annotations' to be a list, got {type(annotations).__name__}",
+        )
+    usable = []
+    for position, ann in enumerate(annotations):
+        if not isinstance(ann, dict) or not all(key in ann for key in ANNOTATION_KEYS):
+            problems.add("annotations without id, image_id or category_id, skipped", f"annotations[{position}]")
+        elif wrong := wrongly_typed_id(ann, id_types):
+            problems.add(
+                "annotations with an id, image_id or category_id of the wrong type, skipped",
+                f"annotations[{position}] ({wrong})",
+            )
+        else:
+            usable.append(ann)
+    for ann_id, count in Counter(ann["id"] for ann in usable).items():
+        if count > 1:
+            problems.add(
+                "annotation ids used more than once (each annotation keeps its own box and mask)",
+                f"id {short_repr(ann_id)} ({count} times)",
+            )
+    coco = COCO()
+    coco.dataset = {**data, "annotations": usable}
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
+        coco.createIndex()
+    return coco
+
+
+def read_json(annotation_file: Path) -> dict[str, Any]:
+    """The JSON object in ``annotation_file``, with ``images`` and ``categories`` lists."""
     try:
         with open(annotation_file, encoding="utf-8") as file:
             data = json.load(file)
     except OSError as error:
         raise OSError(f"cannot read COCO annotation file {annotation_file}: {error}") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError, too many digits or levels
         raise ValueError(f"broken JSON in COCO annotation file {annotation_file}: {error}") from error
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("categories"), list):
         raise ValueError(f"COCO annotation file {annotation_file}: expected an object with 'images' and 'categories' lists")
-    for kind in ("images", "categories"):
-        for position, entry in enumerate(data[kind]):
-            if not isinstance(entry, dict) or "id" not in entry:
-                raise ValueError(f"COCO annotation file {annotation_file}: {kind}[{position}] has no 'id': {entry!r}")
-    duplicates = sorted((i for i, n in Counter(image["id"] for image in data["images"]).items() if n > 1), key=str)
+    return data
+
+
+def check_entries(entries: list[Any], kind: str, annotation_file: Path) -> type | None:
+    """The one id type (int or str) of the ``images`` or ``categories`` entries; ValueError naming a bad one."""
+    where = f"COCO annotation file {annotation_file}: {kind}"
+    id_type = None
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "id" not in entry:
+            raise ValueError(f"{where}[{position}] has no 'id': {short_repr(entry)}")
+        entry_id = entry["id"]
+        if type(entry_id) not in (int, str):
+            raise ValueError(f"{where}[{position}]: expected an integer or string id, got {short_repr(entry_id)}")
+        id_type = id_type or type(entry_id)
+        if type(entry_id) is not id_type:
+            raise ValueError(
+                f"{where}[{position}]: id {short_repr(entry_id)} ({type(entry_id).__name__}) is not of the type of {kind}[0]'s "
+                f"({id_type.__name__}); ids must be all integers or all strings",
+            )
+        if problem := entry_problem(entry, kind):
+            raise ValueError(f"{where}[{position}] (id {short_repr(entry_id)}): {problem}")
+    duplicates = sorted(i for i, n in Counter(entry["id"] for entry in entries).items() if n > 1)
     if duplicates:
-        raise ValueError(f"COCO annotation file {annotation_file}: duplicate image ids {duplicates}")
-    annotations = []
-    for position, ann in enumerate(data.get("annotations") or []):
-        if isinstance(ann, dict) and all(key in ann for key in ("id", "image_id", "category_id")):
-            annotations.append(ann)
-        else:
-            problems.add("annotations without id, image_id or category_id, skipped", f"annotations[{position}]")
-    coco = COCO()
-    coco.dataset = {**data, "annotations": annotations}
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
-        coco.createIndex()
-    return coco
+        raise ValueError(f"COCO annotation file {annotation_file}: duplicate {SINGULAR[kind]} ids {short_repr(duplicates)}")
+    return id_type
+
+
+def entry_problem(entry: dict[str, Any], kind: str) -> str | None:
+    """What is wrong with an image's ``height``/``width`` or a category's ``name``, if anything."""
+    if kind == "categories":
+        name = entry.get("name", "")
+        return None if isinstance(name, str) else f"expected a string name, got {short_repr(name)}"
+    for key in ("height", "width"):
+        value = entry.get(key)
+        if value is not None and not (type(value) is int and value > 0):
+            return f"expected a positive integer {key}, got {short_repr(value)}"
+    return None
+
+
+def wrongly_typed_id(ann: dict[str, Any], id_types: dict[str, type | None]) -> str | None:
+    """``"key value"`` for the first of an annotation's ids whose type cannot match, else None.
+
+    ``id_types`` holds the images' and categories' id type (None where there are no entries).
+    """
+    expected = {"id": None, "image_id": id_types["images"], "category_id": id_types["categories"]}
+    for key, id_type in expected.items():
+        if type(ann[key]) not in ((id_type,) if id_type else (int, str)):
+            return f"{key} {short_repr(ann[key])}"
+    return None
 
 
 def resolve_inside(images_dir: Path, file_name: Any, image_id: Any, real_images_dir: Path | None = None) -> Path:
@@ -81,14 +151,20 @@ class CocoDetection(DetectionDataset):
     ``ds.category_ids``), ``image_id``, ``bbox_format``, and with ``masks=True`` a ``mask``
     (H x W semantic map: class index + 1, 0 for background). Without a transform boxes are COCO
     ``[x, y, w, h]`` pixels; with one they are in the Compose's format. Every mixing transform
-    inside ``transform`` is fed the extras it needs, drawn from this dataset.
+    inside ``transform`` is fed the extras it needs, drawn from this dataset. ``include_crowd`` and
+    ``masks`` are fixed at construction; an annotation's ``area`` is not read.
 
     Args:
         images_dir: folder the ``file_name`` s are relative to.
         annotation_file: COCO instances JSON.
         transform: an ``A.Compose`` whose ``BboxParams`` declare ``label_fields=["class_labels"]``.
-        include_crowd: keep ``iscrowd`` annotations. Default: False.
-        masks: also return the semantic ``mask``. Default: False.
+        include_crowd: keep ``iscrowd`` annotations, as ordinary objects. Default: False.
+        masks: also return the semantic ``mask``. Segmentations are then checked at construction
+            (structure only, nothing is decoded); an annotation whose segmentation is malformed is
+            skipped whole, box too, and named in a warning, so no object is half there. One
+            without a segmentation (missing, null or ``[]``) is a box-only object: kept, absent
+            from the mask, as in datasets that mask only some objects; if no object at all has
+            one, a warning says every mask will be empty. Default: False.
         cache_images: how many decoded images to keep per process (0: none). Default: 64.
         follow_symlinks: read images whose path resolves outside ``images_dir`` through a
             symlink (symlinked stores such as DVC caches). Default: False, such a ``file_name``
@@ -109,25 +185,42 @@ class CocoDetection(DetectionDataset):
         follow_symlinks: bool = False,
         max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     ) -> None:
+        for name, flag in (("include_crowd", include_crowd), ("masks", masks)):
+            if type(flag) is not bool:
+                raise TypeError(f"{name}: expected True or False, got {short_repr(flag)} ({type(flag).__name__})")
         super().__init__(transform, cache_images, follow_symlinks, max_image_pixels)
         self.images_dir = folder_argument(images_dir, "images_dir")
         self.annotation_file = Path(annotation_file)
-        self.include_crowd = include_crowd
-        self.masks = masks
+        self._include_crowd = include_crowd
+        self._masks = masks
+        self._segmentations: dict[Any, tuple[Any, ...]] = {}  # image id -> segmentations of its kept objects
         problems = Problems(type(self).__name__)
         self.coco = load_coco(self.annotation_file, problems)
         categories = sorted(self.coco.dataset["categories"], key=lambda c: c["id"])
         self.category_ids = [c["id"] for c in categories]
         self.classes = [str(c.get("name", c["id"])) for c in categories]
         self.records = self._build_records(problems)
+        segmentations = [s for kept in self._segmentations.values() for s in kept]
+        if segmentations and not any(segmentations):
+            problems.add("masks=True, but no annotation has a segmentation: every mask is empty", str(self.annotation_file))
         problems.warn()
+
+    @property
+    def include_crowd(self) -> bool:
+        """Whether ``iscrowd`` annotations are objects; fixed at construction, where records are built."""
+        return self._include_crowd
+
+    @property
+    def masks(self) -> bool:
+        """Whether samples carry the semantic ``mask``; fixed at construction, where segmentations are checked."""
+        return self._masks
 
     def _build_records(self, problems: Problems) -> list[Record]:
         class_of = {category_id: index for index, category_id in enumerate(self.category_ids)}
         image_ids = {image["id"] for image in self.coco.dataset["images"]}
         for ann in self.coco.dataset["annotations"]:
             if ann.get("image_id") not in image_ids:
-                problems.add("annotations with an unknown image_id, skipped", f"annotation {ann.get('id')} (image_id {ann.get('image_id')})")
+                problems.add("annotations with an unknown image_id, skipped", f"annotation {short_repr(ann.get('id'))} (image_id {short_repr(ann.get('image_id'))})")
         records = []
         real_images_dir = None if self.follow_symlinks else self.images_dir.resolve()
         for image in self.coco.dataset["images"]:
@@ -155,32 +248,27 @@ class CocoDetection(DetectionDataset):
         image_hw: tuple[int, int],
         class_of: dict[Any, int],
         problems: Problems,
-    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
-        """Clipped COCO boxes, class indices and annotation ids of the usable annotations."""
-        boxes, labels, kept = [], [], []
-        height, width = image_hw
+    ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """Clipped COCO boxes, class indices and annotation ids of the usable annotations of one image.
+
+        With ``masks=True`` the segmentations of the objects kept are remembered by image id: the
+        annotations' own data, never looked up by annotation id again, so shared ids cannot mix them up.
+        """
+        boxes, labels, kept, segmentations = [], [], [], []
         for ann in self.coco.imgToAnns.get(image_id, []):
-            name = f"annotation {ann.get('id')}"
-            if ann.get("iscrowd", 0) and not self.include_crowd:
+            try:
+                box = object_box(ann, image_hw, class_of, include_crowd=self.include_crowd, masks=self.masks)
+            except SkippedAnnotation as skip:
+                problems.add(skip.kind, f"annotation {short_repr(ann['id'])} ({skip.detail})")
                 continue
-            if ann.get("category_id") not in class_of:
-                problems.add("annotations with an unknown category_id, skipped", f"{name} (category_id {ann.get('category_id')})")
+            if box is None:
                 continue
-            bbox = ann.get("bbox")
-            numbers = isinstance(bbox, (list, tuple)) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)
-            if not numbers or not all(math.isfinite(v) for v in bbox):
-                problems.add("annotations with a malformed bbox, skipped", f"{name} (bbox {bbox!r})")
-                continue
-            if bbox[2] <= 0 or bbox[3] <= 0:
-                problems.add("annotations with non-positive width or height, skipped", f"{name} (bbox {bbox})")
-                continue
-            clipped = clip_xywh(*(float(v) for v in bbox), image_hw)
-            if clipped is None:
-                problems.add("annotations entirely outside their image, dropped", f"{name} (bbox {bbox}, image {width}x{height})")
-                continue
-            boxes.append(clipped)
+            boxes.append(box)
             labels.append(class_of[ann["category_id"]])
             kept.append(ann["id"])
+            segmentations.append(ann.get("segmentation"))
+        if self.masks:
+            self._segmentations[image_id] = tuple(segmentations)
         return np.array(boxes, np.float32).reshape(-1, 4), np.array(labels, np.int64), kept
 
     @property
@@ -189,35 +277,70 @@ class CocoDetection(DetectionDataset):
         return ("image", "mask") if self.masks else ("image",)
 
     def load_pixels(self, index: int) -> dict[str, np.ndarray]:
-        """The image, and with ``masks=True`` its semantic mask decoded by pycocotools."""
+        """The image, and with ``masks=True`` its semantic mask."""
         pixels = super().load_pixels(index)
         if self.masks:
             pixels["mask"] = self._semantic_mask(index, pixels["image"].shape[:2])
         return pixels
 
     def _semantic_mask(self, index: int, image_hw: tuple[int, int]) -> np.ndarray:
-        """Class index + 1 per pixel (uint8, or uint16 past 254 classes), later objects on top."""
+        """Class index + 1 per pixel, later objects on top, in the smallest dtype that leaves its top value free.
+
+        uint8 up to 254 classes, uint16 up to 65534, int32 beyond.
+        """
+        classes = len(self.classes)
+        mask = np.zeros(image_hw, np.uint8 if classes < 255 else np.uint16 if classes < 65535 else np.int32)
         record = self.records[index]
-        mask = np.zeros(image_hw, np.uint8 if len(self.classes) < 255 else np.uint16)
-        for ann_id, label in zip(record.annotation_ids, record.class_labels):
-            segmentation = self.coco.anns[ann_id].get("segmentation")
-            if segmentation:
+        for segmentation, label in zip(self._segmentations[record.image_id], record.class_labels):
+            if segmentation:  # box-only objects have none
                 mask[decode_segmentation(segmentation, image_hw) > 0] = label + 1
         return mask
 
 
-def decode_segmentation(segmentation: Any, image_hw: tuple[int, int]) -> np.ndarray:
-    """An object's polygons or RLE as an ``image_hw`` 0/1 map (polygons drawn at the disk size)."""
-    height, width = image_hw
-    with warnings.catch_warnings():  # pycocotools' decoder predates numpy 2's copy keyword
-        warnings.simplefilter("ignore", DeprecationWarning)
-        if isinstance(segmentation, list):
-            rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
-        elif isinstance(segmentation.get("counts"), list):
-            rle = mask_utils.frPyObjects(segmentation, *segmentation["size"])
-        else:
-            rle = segmentation
-        decoded = mask_utils.decode(rle)
-    if decoded.shape != image_hw:  # an RLE made for the JSON's size, which the disk overrides
-        decoded = cv2.resize(decoded, (width, height), interpolation=cv2.INTER_NEAREST)
-    return decoded
+class SkippedAnnotation(ValueError):
+    """An annotation that cannot become an object: the kind of problem and what was found."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+def object_box(
+    ann: dict[str, Any],
+    image_hw: tuple[int, int],
+    class_of: dict[Any, int],
+    *,
+    include_crowd: bool,
+    masks: bool,
+) -> tuple[float, ...] | None:
+    """The clipped ``[x, y, w, h]`` of an annotation on an ``image_hw`` image; None for a crowd left out.
+
+    SkippedAnnotation says why an annotation cannot be an object. ``iscrowd`` must be 0 or 1, or
+    false/true (a JSON flag either way; "0" or 0.0 would be guesses); ``bbox`` four finite JSON
+    numbers (not bools, not strings) with positive width and height, partly inside the image.
+    With ``masks`` a segmentation, where there is one, must pass :func:`segmentation_problem`. A
+    malformed one skips the whole annotation: the record is broken, and its box alone would paint
+    as background an object the data says has a mask, where a box-only object has none.
+    """
+    crowd = ann.get("iscrowd", 0)
+    if type(crowd) not in (int, bool) or crowd not in (0, 1):
+        raise SkippedAnnotation("annotations whose iscrowd is not 0 or 1, skipped", f"iscrowd {short_repr(crowd)}")
+    if crowd and not include_crowd:
+        return None
+    if ann["category_id"] not in class_of:
+        detail = f"category_id {short_repr(ann['category_id'])}"
+        raise SkippedAnnotation("annotations with an unknown category_id, skipped", detail)
+    bbox = ann.get("bbox")
+    if not isinstance(bbox, list) or len(bbox) != 4 or not all(map(is_json_number, bbox)):
+        raise SkippedAnnotation("annotations with a malformed bbox, skipped", f"bbox {short_repr(bbox)}")
+    if bbox[2] <= 0 or bbox[3] <= 0:
+        raise SkippedAnnotation("annotations with non-positive width or height, skipped", f"bbox {bbox}")
+    clipped = clip_xywh(*map(float, bbox), image_hw)
+    if clipped is None:
+        height, width = image_hw
+        raise SkippedAnnotation("annotations entirely outside their image, dropped", f"bbox {bbox}, image {width}x{height}")
+    segmentation = ann.get("segmentation")
+    if masks and segmentation not in (None, []) and (reason := segmentation_problem(segmentation, image_hw)):
+        raise SkippedAnnotation("annotations with a malformed segmentation, skipped", reason)
+    return clipped

@@ -86,3 +86,15 @@ def exif_orientation_payload(orientation: int) -> bytes:
     """A little-endian TIFF structure holding only the EXIF orientation tag."""
     entry = (0x0112).to_bytes(2, "little") + (3).to_bytes(2, "little") + (1).to_bytes(4, "little") + orientation.to_bytes(4, "little")
     return b"II*\x00" + (8).to_bytes(4, "little") + (1).to_bytes(2, "little") + entry + bytes(4)
+
+
+def coco_rle(mask: np.ndarray, compressed: bool = True) -> dict[str, Any]:
+    """A 0/1 ``mask`` as a JSON-ready COCO RLE: pycocotools' compressed string, or the plain run list."""
+    from pycocotools import mask as mask_utils
+
+    if compressed:
+        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+    flat = mask.astype(np.uint8).flatten(order="F")  # COCO runs are column-major, background first
+    runs = np.diff(np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1, [flat.size])))
+    return {"size": list(mask.shape), "counts": ([0] if flat[0] else []) + [int(v) for v in runs]}

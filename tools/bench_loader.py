@@ -5,7 +5,7 @@ measures that, on a dataset written by ``tools/make_bench_data.py`` (COCO JSON a
 over the same JPEGs), for these paths:
 
     detmix mosaic       CocoDetection + Mosaic (640x640), yolo_collate
-    detmix yolov8-like  CocoDetection + Mosaic with scale/translate in its warp, HSV jitter, flip
+    detmix yolov8-like  CocoDetection + Mosaic with scale 0.5 / translate 0.1 in its warp, HSVJitter, flip
     ultralytics mosaic  YOLODataset, mosaic + its 640 crop, every other augmentation off
     ultralytics default YOLODataset with Ultralytics' default detection hyperparameters
     decode x1 / x4      the floor: decoding 1 or 4 of the dataset's JPEGs per sample, nothing else
@@ -100,7 +100,7 @@ def detmix_loader_parts(data: Path, recipe: bool) -> tuple[Any, Callable]:
     if recipe:
         steps = [
             detmix.Mosaic(target_size=(IMGSZ, IMGSZ), scale_range=(0.5, 1.5), translate=0.1, p=1.0),
-            A.HueSaturationValue(hue_shift_limit=3, sat_shift_limit=(-178, 178), val_shift_limit=(-102, 102), p=1.0),
+            detmix.HSVJitter(hue=0.015, saturation=0.7, value=0.4),  # Ultralytics' hsv_h, hsv_s, hsv_v
             A.HorizontalFlip(p=0.5),
         ]
     transform = A.Compose(steps, bbox_params=A.BboxParams("yolo", label_fields=["class_labels"], min_visibility=0.1), seed=SEED)
@@ -172,6 +172,8 @@ def measure(path: str, data: Path, workers: int, samples: int) -> dict[str, Any]
         generator=torch.Generator().manual_seed(SEED),
         drop_last=True,
     )
+    if len(loader) < max(workers, 1) + 1:
+        raise SystemExit(f"bench_loader: {data} has {len(dataset)} images, too few for {max(workers, 1) + 1} batches of {BATCH_SIZE}")
     batches = iter(loader)
     for _ in range(max(workers, 1)):  # warm-up: worker start, first decodes
         next(batches)
@@ -277,7 +279,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report(rows))
     if args.json:
         args.json.write_text(json.dumps({"ultralytics": version, "rows": rows}, indent=2), encoding="utf-8")
-    return 0
+    measured = {(row["path"], row["workers"]) for row in rows}
+    missing = [f"{p} ({w} workers)" for w in args.workers for p in paths if (p, w) not in measured]
+    if missing:
+        print(f"bench_loader: not measured: {', '.join(missing)}", file=sys.stderr)
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 from collections.abc import Sequence
@@ -72,12 +73,13 @@ def background(rng: np.random.Generator, image_hw: tuple[int, int]) -> np.ndarra
     return np.clip(base + 38 * texture, 0, 255).astype(np.uint8)
 
 
-def load_photos() -> list[np.ndarray]:
-    """The fixture photographs as RGB arrays (the objects are cut from them)."""
+@functools.cache
+def load_photos() -> tuple[np.ndarray, ...]:
+    """The fixture photographs as RGB arrays (the objects are cut from them), read once per process."""
     paths = sorted(FIXTURE_PHOTOS.glob("photo_*.jpg"))
     if not paths:
         raise SystemExit(f"make_bench_data: no fixture photographs under {FIXTURE_PHOTOS}")
-    return [np.asarray(Image.open(path).convert("RGB")) for path in paths]
+    return tuple(np.asarray(Image.open(path).convert("RGB")) for path in paths)
 
 
 def paste_objects(rng: np.random.Generator, image: np.ndarray, photos: Sequence[np.ndarray]) -> list[tuple[int, list[int]]]:

@@ -30,7 +30,7 @@ class LazySample(Mapping[str, Any]):
     """A sample whose annotations are ready and whose pixels (``pixel_keys``) load on first access.
 
     ``validated_bboxes`` (the attribute the mixers look for, see
-    :data:`detmix.transforms.base.VALIDATED_BBOXES`) holds the same boxes in Albumentations'
+    :data:`detmix.transforms.extras.VALIDATED_BBOXES`) holds the same boxes in Albumentations'
     normalized xyxy, for a dataset whose boxes were checked at construction.
     """
 

@@ -37,7 +37,8 @@ def hsv_jitter_image(image: np.ndarray, gains_hsv: HSVGains) -> np.ndarray:
 
     Args:
         image (np.ndarray): uint8 or float32 image, RGB ``(H, W, 3)`` or gray ``(H, W)`` /
-            ``(H, W, 1)`` (value gain only); float32 values must lie in [0, 1]. Never written to.
+            ``(H, W, 1)`` (value gain only); float32 values are clipped to [0, 1] first (the
+            small overshoot of cubic and Lanczos resampling). Never written to.
         gains_hsv (tuple[float, float, float]): finite, non-negative gains for hue, saturation
             and value.
 
@@ -46,11 +47,13 @@ def hsv_jitter_image(image: np.ndarray, gains_hsv: HSVGains) -> np.ndarray:
 
     Raises:
         TypeError: the image is not a uint8 or float32 numpy array.
-        ValueError: the image has another channel count, a float32 image has values outside
-            [0, 1] (or NaN), or a gain is negative or not finite.
+        ValueError: the image has another channel count, a float32 image holds NaN or
+            infinity, or a gain is negative or not finite.
     """
     _check_image(image)
     gains = _checked_gains(gains_hsv)
+    if image.dtype == np.float32:  # interpolations (cubic, Lanczos) overshoot [0, 1] by a little
+        image = np.clip(image, 0.0, 1.0)
     if gains == (1.0, 1.0, 1.0) or image.size == 0:
         return image.copy()
     if image.ndim == 2 or image.shape[2] == 1:
@@ -90,10 +93,8 @@ def _check_image(image: np.ndarray) -> None:
         raise TypeError(f"HSV jitter: expected a uint8 or float32 numpy image, got {described}")
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3))):
         raise ValueError(f"HSV jitter: expected an RGB (H, W, 3) or gray (H, W) / (H, W, 1) image, got shape {image.shape}")
-    if image.dtype == np.float32 and image.size:
-        low, high = float(image.min()), float(image.max())
-        if not (low >= 0.0 and high <= 1.0):
-            raise ValueError(f"HSV jitter: expected a float32 image with values in [0, 1], got min {low}, max {high}")
+    if image.dtype == np.float32 and image.size and not np.isfinite(image).all():
+        raise ValueError("HSV jitter: expected a float32 image of finite values, got NaN or infinity")
 
 
 def _checked_gains(gains_hsv: HSVGains) -> HSVGains:

@@ -2,7 +2,8 @@
 
 The primary fills the top-left quadrant with its bottom-right corner at the centre; the three
 extras fill top-right, bottom-left and bottom-right, each touching the centre with its nearest
-corner. Every source is scaled so its long side equals the output's long side (aspect kept) and
+corner. Every source is scaled so its long side equals the output's long side times the mosaic's
+zoom (aspect kept) and
 shows only the part its quadrant covers. Rendering and box math are the shared placement kernels.
 
 A random zoom and shift of the whole mosaic (the scale/translate a YOLO recipe applies after its

@@ -10,7 +10,8 @@ from pydantic import Field
 
 from detmix.functional import cutmix as fcutmix
 from detmix.functional.placement import Fill, Placement, letterbox_placement
-from detmix.transforms.base import Extra, MixingTransform, checked_fill
+from detmix.transforms.base import MixingTransform, checked_fill
+from detmix.transforms.extras import Extra
 from detmix.transforms.schema import BetaParameter, FillValue, MixingInitSchema
 
 Rect = fcutmix.Rect

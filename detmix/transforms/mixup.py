@@ -16,7 +16,8 @@ from detmix.functional.placement import (
     place_all_keypoints,
     render,
 )
-from detmix.transforms.base import Extra, MixingTransform
+from detmix.transforms.base import MixingTransform
+from detmix.transforms.extras import Extra
 from detmix.transforms.schema import BetaParameter, MixingInitSchema
 
 

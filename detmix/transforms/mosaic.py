@@ -11,7 +11,8 @@ from pydantic import AfterValidator, Field
 
 from detmix.functional import mosaic as fmosaic
 from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
-from detmix.transforms.base import Extra, MixingTransform, checked_fill
+from detmix.transforms.base import MixingTransform, checked_fill
+from detmix.transforms.extras import Extra
 from detmix.transforms.schema import FillValue, MixingInitSchema
 
 
@@ -21,7 +22,8 @@ class Mosaic(MixingTransform):
     The centre is drawn uniformly in ``center_range`` of the output's width and height. The
     primary fills the top-left quadrant with its bottom-right corner at the centre; three extras
     fill top-right, bottom-left and bottom-right, each touching the centre with its nearest
-    corner. Every image is scaled so its long side equals ``max(target_size)`` (aspect kept) and
+    corner. Every image is scaled so its long side equals ``max(target_size)`` times the zoom drawn
+    from ``scale_range`` (1 by default; aspect kept) and
     only the part its quadrant shows is rendered; uncovered area is ``fill``.
 
     ``scale_range`` and ``translate`` add the random zoom and shift a YOLO recipe applies after

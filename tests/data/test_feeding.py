@@ -65,3 +65,22 @@ def test_dataset_extras_skip_the_compose_checks(monkeypatch: pytest.MonkeyPatch)
     sample = dataset[2]
     assert len(sample["bboxes"]) == len(sample["class_labels"]) > 0
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("validated", "labels", "error", "match"),
+    [
+        (np.zeros((0, 4), np.float32), [1, 2], ValueError, "0 boxes but 2 values of label field 'labels'"),
+        (np.array([[0.5, 0.1, 0.2, 0.9]], np.float32), [1], ValueError, "x_max <= x_min or y_max <= y_min"),
+        (np.array([[0.1, 0.1, 0.2, 0.2]], np.float64), [1], TypeError, r"float32 \(N, 4\) array, got array of shape \(1, 4\) of float64"),
+        (np.zeros((1, 5), np.float32), [1], TypeError, r"float32 \(N, 4\) array"),
+        ([[0.1, 0.1, 0.2, 0.2]], [1], TypeError, "got list"),
+    ],
+)
+def test_validated_boxes_are_still_checked_cheaply(validated, labels, error, match) -> None:
+    """A mapping claiming validated boxes gets shape, order and label-length checks, named like any extra's."""
+    image = np.zeros((20, 30, 3), np.uint8)
+    extra = LazySample({"bboxes": [], "labels": labels}, lambda: {"image": image}, ("image",), validated)
+    aug = A.Compose([detmix.MixUp(p=1)], bbox_params=A.BboxParams("coco", label_fields=["labels"]))
+    with pytest.raises(error, match=f"MixUp: extra 0 under 'mixup_metadata': .*{match}"):
+        aug(image=image, bboxes=[[1, 1, 5, 5]], labels=[0], mixup_metadata=[extra])

@@ -26,7 +26,7 @@ from detmix.data.feeding import LazySample, find_mixers, metadata_for
 from detmix.data.formats import convert_bboxes
 from detmix.data.headers import Header, probe_file
 from detmix.data.images import loaded_hw, read_rgb
-from detmix.data.pool import Pixels, PixelStore, RecentPool
+from detmix.data.pool import Pixels, PixelStore
 from detmix.data.seeding import worker_seed
 from detmix.transforms.base import mixing_off
 
@@ -198,7 +198,7 @@ class DetectionDataset:
             raise ValueError(f"extras: expected one of {EXTRAS}, got {extras!r}")
         self.extras = extras
         self._cache = PixelStore(integer_argument(cache_images, "cache_images", 0), integer_argument(cache_bytes, "cache_bytes", 0), lru=True)
-        self._pool = RecentPool(integer_argument(pool_size, "pool_size", 1), integer_argument(pool_bytes, "pool_bytes", 1))
+        self._pool = PixelStore(integer_argument(pool_size, "pool_size", 1), integer_argument(pool_bytes, "pool_bytes", 1), lru=False, per_process=True)
         self._mixing = multiprocessing.Value("b", 1, lock=False)
         self.transform = transform
 
@@ -277,7 +277,7 @@ class DetectionDataset:
 
     def _stored_pixels(self, index: int) -> Pixels:
         """The pool's or the cache's read-only pixels of ``index``, else decoded ones (stored in the cache if it takes them)."""
-        pixels = self._pool.of_this_process().get(index)
+        pixels = self._pool.get(index)
         if pixels is None:
             pixels = self._cache.get(index)
         if pixels is None:

@@ -6,14 +6,17 @@ dataset has masks) as read-only arrays, bounded by a count and by bytes: a store
 least recently used sample first; the pool, the oldest sample it was given (first in, first out).
 
 Nothing a store holds is ever handed to a dataset's caller: the dataset copies what it returns.
-The arrays are read-only so that a slip would raise rather than corrupt later samples.
+The arrays are read-only so that a slip would raise rather than corrupt later samples. A store
+may be used from several threads (a thread-based loader): a lock guards its bookkeeping, and a
+forked process (a DataLoader worker) makes itself a new one, in case another thread of the
+parent held it at the fork.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -29,85 +32,82 @@ class PixelStore:
         max_bytes: most bytes of array data held; a sample larger than this is not stored.
         lru: a sample read with :meth:`get` becomes the newest (least recently used goes first,
             a cache); otherwise samples leave in the order they were put (first in, first out).
+        per_process: start empty in each process: a forked child forgets what it inherited
+            (a pool of recent samples is the process's own history), and pickling drops the
+            contents either way.
     """
 
-    def __init__(self, max_count: int, max_bytes: int, lru: bool) -> None:
+    def __init__(self, max_count: int, max_bytes: int, lru: bool, per_process: bool = False) -> None:
         self.max_count = max_count
         self.max_bytes = max_bytes
         self.lru = lru
+        self.per_process = per_process
         self.nbytes = 0
         self._entries: OrderedDict[int, Pixels] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def _locked(self) -> threading.Lock:
+        """The lock, made anew (and the contents dropped, for a per-process store) in a forked child."""
+        if self._pid != os.getpid():
+            self._lock, self._pid = threading.Lock(), os.getpid()
+            if self.per_process:
+                self._entries, self.nbytes = OrderedDict(), 0
+        return self._lock
 
     def get(self, index: int) -> Pixels | None:
         """The read-only pixels of sample ``index``, or None when not held."""
-        pixels = self._entries.get(index)
-        if pixels is not None and self.lru:
-            self._entries.move_to_end(index)
-        return pixels
+        with self._locked():
+            pixels = self._entries.get(index)
+            if pixels is not None and self.lru:
+                self._entries.move_to_end(index)
+            return pixels
 
     def put(self, index: int, pixels: Pixels) -> bool:
         """Hold ``pixels`` (made read-only) as the newest sample, evicting the oldest until both bounds hold.
 
         Returns whether they are held: not when larger than ``max_bytes`` (or ``max_count`` is 0).
         """
-        self.discard(index)
         size = sum(array.nbytes for array in pixels.values())
-        if not self.max_count or size > self.max_bytes:
-            return False
-        for array in pixels.values():
-            array.flags.writeable = False
-        self._entries[index] = pixels
-        self.nbytes += size
-        while len(self._entries) > self.max_count or self.nbytes > self.max_bytes:
-            self._forget(next(iter(self._entries)))
-        return True
-
-    def discard(self, index: int) -> None:
-        """Forget sample ``index`` if held."""
-        if index in self._entries:
+        with self._locked():
             self._forget(index)
+            if not self.max_count or size > self.max_bytes:
+                return False
+            for array in pixels.values():
+                array.flags.writeable = False
+            self._entries[index] = pixels
+            self.nbytes += size
+            while len(self._entries) > self.max_count or self.nbytes > self.max_bytes:
+                self._forget(next(iter(self._entries)))
+            return True
 
     def _forget(self, index: int) -> None:
-        self.nbytes -= sum(array.nbytes for array in self._entries.pop(index).values())
+        """Drop sample ``index`` if held (the caller holds the lock)."""
+        pixels = self._entries.pop(index, None)
+        if pixels is not None:
+            self.nbytes -= sum(array.nbytes for array in pixels.values())
 
     def indices(self) -> list[int]:
         """The samples held, oldest first."""
-        return list(self._entries)
+        with self._locked():
+            return list(self._entries)
 
-    def arrays(self) -> Iterator[np.ndarray]:
+    def arrays(self) -> list[np.ndarray]:
         """Every array held."""
-        return (array for pixels in self._entries.values() for array in pixels.values())
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self.nbytes = 0
+        with self._locked():
+            return [array for pixels in self._entries.values() for array in pixels.values()]
 
     def __len__(self) -> int:
-        return len(self._entries)
+        with self._locked():
+            return len(self._entries)
 
     def __contains__(self, index: object) -> bool:
-        return index in self._entries
+        with self._locked():
+            return index in self._entries
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled empty: decoded pixels stay in their process (a spawned worker fills its own)."""
-        return {**self.__dict__, "_entries": OrderedDict(), "nbytes": 0}
+        return {key: value for key, value in self.__dict__.items() if key not in ("_entries", "nbytes", "_lock", "_pid")}
 
-
-class RecentPool(PixelStore):
-    """The samples this process loaded last, first in first out: where the mixers' extras come from.
-
-    A forked DataLoader worker inherits its parent's pool; :meth:`of_this_process` empties it on
-    first use there, so that every worker draws from its own samples only and a run replays
-    exactly whatever the parent did before starting the workers.
-    """
-
-    def __init__(self, max_count: int, max_bytes: int) -> None:
-        super().__init__(max_count, max_bytes, lru=False)
-        self._pid = os.getpid()
-
-    def of_this_process(self) -> RecentPool:
-        """This pool, emptied first when this is not the process it was filled in."""
-        if self._pid != os.getpid():
-            self.clear()
-            self._pid = os.getpid()
-        return self
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, nbytes=0, _entries=OrderedDict(), _lock=threading.Lock(), _pid=os.getpid())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import detmix
 from detmix.data import dataset as dataset_module
 from detmix.data import images
 from detmix.data.feeding import draw_extras
-from detmix.data.pool import PixelStore, RecentPool
+from detmix.data.pool import PixelStore
 from tests.data.builders import coco_dataset
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -160,12 +161,13 @@ def test_stores_evict_least_recent_or_oldest_and_hold_read_only_arrays() -> None
     assert len(pickle.loads(pickle.dumps(store))) == 0
 
 
-def test_a_pool_inherited_by_another_process_starts_empty() -> None:
-    pool = RecentPool(4, 1000)
-    pool.put(1, {"image": np.zeros(3, np.uint8)})
-    assert pool.of_this_process().indices() == [1]
-    pool._pid = -1  # as in a forked DataLoader worker
-    assert len(pool.of_this_process()) == 0
+def test_only_a_per_process_store_forgets_what_a_forked_child_inherits() -> None:
+    for per_process, kept in ((True, 0), (False, 1)):
+        store = PixelStore(4, 1000, lru=False, per_process=per_process)
+        store.put(1, {"image": np.zeros(3, np.uint8)})
+        assert store.indices() == [1]
+        store._pid = -1  # as in a forked DataLoader worker
+        assert len(store) == kept and store._pid > 0
 
 
 # ----- when the pool is not used --------------------------------------------------------------
@@ -207,3 +209,20 @@ def test_mixers_never_write_into_extras(mixer: A.BasicTransform) -> None:
     key = mixer.metadata_key
     out = pipeline(mixer)(**{**sample(40, 50), key: extras})
     assert out["image"].flags.writeable and len(out["bboxes"]) >= 1
+
+
+def test_stores_hold_their_bounds_under_threads(tmp_path: Path) -> None:
+    """A thread-based loader: many threads reading one dataset with a small cache and pool (without the lock: fails most runs)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ds = flat_dataset(tmp_path, n_images=12, cache_images=2, pool_size=4)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave as often as Python allows
+    try:
+        with ThreadPoolExecutor(8) as threads:
+            shapes = set(threads.map(lambda i: ds[i % 12]["image"].shape, range(600)))
+    finally:
+        sys.setswitchinterval(interval)
+    assert shapes == {(48, 48, 3)}
+    for store in (ds._cache, ds._pool):
+        assert len(store) <= store.max_count and store.nbytes == sum(a.nbytes for a in store.arrays())

@@ -14,11 +14,11 @@ import albumentations as A
 import numpy as np
 from pycocotools.coco import COCO
 
-from detmix.data.dataset import DetectionDataset, LoadingOptions, Problems, Record, Skip, folder_argument
+from detmix.data.dataset import DetectionDataset, LoadingOptions, Record, folder_argument
 from detmix.data.formats import clip_xywh
 from detmix.data.headers import Header
 from detmix.data.pool import Pixels
-from detmix.data.scanning import Confinement, scan
+from detmix.data.scanning import Confinement, Problems, Skip, scan
 from detmix.data.segmentation import decode_segmentation, is_json_number, segmentation_problem, short_repr
 
 if TYPE_CHECKING:

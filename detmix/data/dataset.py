@@ -12,12 +12,11 @@ from __future__ import annotations
 import multiprocessing
 import numbers
 import os
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.context import get_spawning_popen
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, TypedDict
+from typing import Any, Literal, TypedDict
 
 import albumentations as A
 import numpy as np
@@ -27,6 +26,7 @@ from detmix.data.formats import convert_bboxes
 from detmix.data.headers import Header, probe_file
 from detmix.data.images import loaded_hw, read_rgb
 from detmix.data.pool import Pixels, PixelStore
+from detmix.data.scanning import Skip
 from detmix.data.seeding import worker_seed
 from detmix.transforms.base import mixing_off
 
@@ -48,7 +48,7 @@ DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
 
 @dataclass(frozen=True)
 class Record:
-    """One image of a dataset: where it is, its upright size and orientation on disk, and its objects.
+    """One image of a dataset: where it is, its upright size as loaded and in the file, its orientation, its objects.
 
     The arrays are made read-only: samples are built from copies of them.
     """
@@ -108,13 +108,6 @@ def bool_argument(value: Any, name: str) -> bool:
     return value
 
 
-class Skip(NamedTuple):
-    """A named skip found while a dataset is built, for :meth:`Problems.add`."""
-
-    kind: str
-    culprit: str
-
-
 class LoadingOptions(TypedDict, total=False):
     """Keywords both datasets pass on to :class:`DetectionDataset`, which documents them."""
 
@@ -139,24 +132,31 @@ class DetectionDataset:
             (0: none). Default: 64.
         cache_bytes: most bytes those may take per process; a sample larger than this is never
             cached. Default: 256 MiB (64 images of 1280 x 1024; 13000 x 13000 images would take
-            31 GB at 64, so a count alone bounds nothing).
+            31 GB at 64, so a count alone bounds nothing). A sample both the cache and the pool
+            hold is stored once.
         extras: where the mixers' extra samples come from. ``"pool"``: from the samples this
             process loaded last (its primaries), as Ultralytics' mosaic buffer and MMDetection's
             ``CachedMosaic`` / ``CachedMixUp`` do, so each sample costs about one decode instead
-            of one per image mixed in (3.9 for Mosaic on a dataset larger than the cache). While
-            the pool holds too few other samples (a worker's first sample), the rest are drawn
-            from the whole dataset, decoded, and join the pool. ``"uniform"``: every extra drawn
-            from the whole dataset, each decoded unless cached. Either way extras are drawn with
-            the pipeline's own RNG, distinct, never the primary; the pool is used only while
-            some mixer runs (not with :meth:`set_mixing` off or without mixers). Default: "pool".
+            of one per image mixed in (3.3-4 for Mosaic on a dataset larger than the cache).
+            While the pool holds too few other samples (a worker's first sample), the rest are
+            drawn from the whole dataset, decoded, and join the pool. ``"uniform"``: every extra
+            drawn from the whole dataset, each decoded unless cached. Either way extras are
+            drawn with the pipeline's own RNG, distinct, never the primary; the pool is used
+            only while some mixer runs (not with :meth:`set_mixing` off or without mixers). The
+            pool is its process's history: DataLoader workers start with empty pools, so a run
+            replays exactly with the same seeds, while a second pass in the main process starts
+            from what the first left. Default: "pool".
         pool_size: most samples in the pool of each process, oldest dropped first. A partner is
             one of the last ``pool_size`` samples this worker loaded: with a shuffled sampler
             those are a random subset of the dataset, and every sample still serves as a partner
             about ``extras_needed`` times an epoch, as with uniform draws; a smaller pool brings
-            the same partners back in nearby batches. MMDetection uses 40 (mosaic) and 20
-            (MixUp); Ultralytics min(n, 8 x batch, 1000). Default: 64.
+            the same partners back in nearby batches, a larger one costs ``pool_size`` loaded
+            images of memory per worker. Keep it well above the largest ``extras_needed`` (3,
+            Mosaic). MMDetection uses 40 (mosaic) and 20 (MixUp); Ultralytics min(n, 8 x batch,
+            1000). Default: 64.
         pool_bytes: most bytes the pool may take per process; an image larger than this never
-            enters it. Default: 256 MiB (64 images of 4 MiB; 41 full-HD frames).
+            enters it. Default: 256 MiB (64 images of 4 MiB; 41 full-HD frames). 64 COCO-sized
+            images take about 60 MB, under Ultralytics' buffer of 128 at batch 16 (118-157 MB).
         max_size: load every image with its long side at most this many pixels, aspect kept
             (scaled down only, never up), as YOLO trainers load at ``imgsz``: a JPEG at least
             2, 4 or 8 times larger is decoded at that reduced size by libjpeg (less work), then
@@ -386,21 +386,3 @@ class _Flag:
 
     def __init__(self, value: int) -> None:
         self.value = value
-
-
-class Problems:
-    """Bad-data findings collected while a dataset is built, reported as one warning per kind."""
-
-    def __init__(self, owner: str) -> None:
-        self.owner = owner
-        self._found: dict[str, list[str]] = {}
-
-    def add(self, kind: str, culprit: str) -> None:
-        """Record that ``culprit`` (a file, an id, a file:line) had problem ``kind``."""
-        self._found.setdefault(kind, []).append(culprit)
-
-    def warn(self, show: int = 10) -> None:
-        """One ``warnings.warn`` per kind, naming up to ``show`` culprits."""
-        for kind, culprits in self._found.items():
-            listed = ", ".join(culprits[:show]) + (f" and {len(culprits) - show} more" if len(culprits) > show else "")
-            warnings.warn(f"{self.owner}: {kind} ({len(culprits)}): {listed}", stacklevel=3)

@@ -1,4 +1,4 @@
-"""Visiting every file of a dataset at construction: in order, on threads where that helps, with a progress bar.
+"""Building a dataset: visiting every file in order, on threads where that helps, with a progress bar; reporting problems.
 
 A dataset of 100,000 images opens 100,000 files to read their headers. On network or cold
 storage each open and read waits far longer than it computes, and a bounded pool of threads
@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from tqdm import tqdm
 
@@ -123,3 +124,28 @@ class Confinement:
                 f"{culprit}: {path} resolves to {real}, outside {self.argument} {self.real_folder} (a symlink); "
                 "pass follow_symlinks=True to read symlinked stores",
             )
+
+
+class Skip(NamedTuple):
+    """A named skip found while a dataset is built, for :meth:`Problems.add`."""
+
+    kind: str
+    culprit: str
+
+
+class Problems:
+    """Bad-data findings collected while a dataset is built, reported as one warning per kind."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self._found: dict[str, list[str]] = {}
+
+    def add(self, kind: str, culprit: str) -> None:
+        """Record that ``culprit`` (a file, an id, a file:line) had problem ``kind``."""
+        self._found.setdefault(kind, []).append(culprit)
+
+    def warn(self, show: int = 10) -> None:
+        """One ``warnings.warn`` per kind, naming up to ``show`` culprits."""
+        for kind, culprits in self._found.items():
+            listed = ", ".join(culprits[:show]) + (f" and {len(culprits) - show} more" if len(culprits) > show else "")
+            warnings.warn(f"{self.owner}: {kind} ({len(culprits)}): {listed}", stacklevel=3)

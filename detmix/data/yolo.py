@@ -12,10 +12,10 @@ import albumentations as A
 import numpy as np
 import yaml
 
-from detmix.data.dataset import DetectionDataset, LoadingOptions, Problems, Record, Skip, folder_argument
+from detmix.data.dataset import DetectionDataset, LoadingOptions, Record, folder_argument
 from detmix.data.formats import clip_xywh
 from detmix.data.headers import Header
-from detmix.data.scanning import Confinement, scan
+from detmix.data.scanning import Confinement, Problems, Skip, scan
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

@@ -5,17 +5,24 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import albumentations as A
 import numpy as np
 from pycocotools.coco import COCO
 
-from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DEFAULT_MAX_IMAGE_PIXELS, DetectionDataset, Problems, Record, folder_argument, refuse_outside
+from detmix.data.dataset import DetectionDataset, LoadingOptions, Record, folder_argument
 from detmix.data.formats import clip_xywh
+from detmix.data.headers import Header
+from detmix.data.pool import Pixels
+from detmix.data.scanning import Confinement, Problems, Skip, scan
 from detmix.data.segmentation import decode_segmentation, is_json_number, segmentation_problem, short_repr
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 #: Keys an annotation cannot be used without.
@@ -126,20 +133,19 @@ def wrongly_typed_id(ann: dict[str, Any], id_types: dict[str, type | None]) -> s
     return None
 
 
-def resolve_inside(images_dir: Path, file_name: Any, image_id: Any, real_images_dir: Path | None = None) -> Path:
+def resolve_inside(images_dir: Path, file_name: Any, image_id: Any, confinement: Confinement | None = None) -> Path:
     """``images_dir / file_name``, refusing names that escape the folder (ValueError naming the image).
 
-    ``..`` and absolute names are always refused; with ``real_images_dir`` (``images_dir``
-    resolved) so is a name that resolves outside it through a symlink. None allows symlinks.
+    ``..`` and absolute names are always refused; with ``confinement`` (of ``images_dir``) so is
+    a name that resolves outside it through a symlink. None allows symlinks.
     """
     if not isinstance(file_name, str) or not file_name:
         raise ValueError(f"COCO image id {image_id}: expected a file_name string, got {file_name!r}")
-    relative = Path(file_name)
-    if relative.is_absolute() or ".." in relative.parts:
+    if os.path.isabs(file_name) or (".." in file_name and ".." in Path(file_name).parts):
         raise ValueError(f"COCO image id {image_id}: file_name {file_name!r} escapes images_dir {images_dir}")
-    path = images_dir / relative
-    if real_images_dir is not None:
-        refuse_outside(path, real_images_dir, "images_dir", f"COCO image id {image_id}: file_name {file_name!r}")
+    path = images_dir / file_name
+    if confinement is not None:
+        confinement.refuse_outside(path, f"COCO image id {image_id}: file_name {file_name!r}")
     return path
 
 
@@ -152,7 +158,8 @@ class CocoDetection(DetectionDataset):
     (H x W semantic map: class index + 1, 0 for background). Without a transform boxes are COCO
     ``[x, y, w, h]`` pixels; with one they are in the Compose's format. Every mixing transform
     inside ``transform`` is fed the extras it needs, drawn from this dataset. ``include_crowd`` and
-    ``masks`` are fixed at construction; an annotation's ``area`` is not read.
+    ``masks`` are fixed at construction; an annotation's ``area`` is not read. With ``max_size``
+    boxes and masks are scaled with their image (polygons before they are drawn, RLEs resampled).
 
     Args:
         images_dir: folder the ``file_name`` s are relative to.
@@ -165,12 +172,11 @@ class CocoDetection(DetectionDataset):
             without a segmentation (missing, null or ``[]``) is a box-only object: kept, absent
             from the mask, as in datasets that mask only some objects; if no object at all has
             one, a warning says every mask will be empty. Default: False.
-        cache_images: how many decoded images to keep per process (0: none). Default: 64.
-        follow_symlinks: read images whose path resolves outside ``images_dir`` through a
-            symlink (symlinked stores such as DVC caches). Default: False, such a ``file_name``
-            is refused like ``..``.
-        max_image_pixels: images with more pixels (by their header) are skipped with a warning,
-            never decoded. Default: 89,478,485 (Pillow's default; 256 MiB as 8-bit RGB).
+        **loading: ``cache_images``, ``cache_bytes``, ``extras``, ``pool_size``, ``pool_bytes``,
+            ``max_size``, ``follow_symlinks``, ``max_image_pixels``, ``verbose``: loading,
+            caching and feeding, as documented on :class:`~detmix.data.dataset.DetectionDataset`.
+            A ``file_name`` resolving outside ``images_dir`` through a symlink is refused like
+            ``..`` unless ``follow_symlinks``.
     """
 
     def __init__(
@@ -181,14 +187,12 @@ class CocoDetection(DetectionDataset):
         *,
         include_crowd: bool = False,
         masks: bool = False,
-        cache_images: int = DEFAULT_CACHE_IMAGES,
-        follow_symlinks: bool = False,
-        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+        **loading: Unpack[LoadingOptions],
     ) -> None:
         for name, flag in (("include_crowd", include_crowd), ("masks", masks)):
             if type(flag) is not bool:
                 raise TypeError(f"{name}: expected True or False, got {short_repr(flag)} ({type(flag).__name__})")
-        super().__init__(transform, cache_images, follow_symlinks, max_image_pixels)
+        super().__init__(transform, **loading)
         self.images_dir = folder_argument(images_dir, "images_dir")
         self.annotation_file = Path(annotation_file)
         self._include_crowd = include_crowd
@@ -222,14 +226,16 @@ class CocoDetection(DetectionDataset):
             if ann.get("image_id") not in image_ids:
                 problems.add("annotations with an unknown image_id, skipped", f"annotation {short_repr(ann.get('id'))} (image_id {short_repr(ann.get('image_id'))})")
         records = []
-        real_images_dir = None if self.follow_symlinks else self.images_dir.resolve()
-        for image in self.coco.dataset["images"]:
-            path = resolve_inside(self.images_dir, image.get("file_name"), image.get("id"), real_images_dir)
-            if not path.exists():
-                problems.add("missing image files, skipped", str(path))
-                continue
-            header = self.probe_image(path, problems)
-            if header is None:
+        confinement = None if self.follow_symlinks else Confinement(self.images_dir, "images_dir")
+
+        def probe(image: dict[str, Any]) -> tuple[Path, Header | Skip]:
+            path = resolve_inside(self.images_dir, image.get("file_name"), image.get("id"), confinement)
+            return path, (self.check_image(path) if path.exists() else Skip("missing image files, skipped", str(path)))
+
+        images = self.coco.dataset["images"]
+        for image, (path, header) in zip(images, scan(probe, images, f"{type(self).__name__}: reading {self.images_dir}", self.verbose)):
+            if isinstance(header, Skip):
+                problems.add(*header)
                 continue
             disk_hw = header.upright_hw
             json_hw = (image.get("height"), image.get("width"))
@@ -239,7 +245,7 @@ class CocoDetection(DetectionDataset):
                     f"{path.name}: JSON {image.get('height')}x{image.get('width')}, disk {disk_hw[0]}x{disk_hw[1]}",
                 )
             boxes, labels, kept = self._objects(image["id"], disk_hw, class_of, problems)
-            records.append(Record(path, disk_hw, boxes, labels, image["id"], tuple(kept), header.orientation))
+            records.append(self.make_record(path, header, boxes, labels, image["id"], tuple(kept)))
         return records
 
     def _objects(
@@ -276,24 +282,24 @@ class CocoDetection(DetectionDataset):
         """``image``, and ``mask`` with ``masks=True``."""
         return ("image", "mask") if self.masks else ("image",)
 
-    def load_pixels(self, index: int) -> dict[str, np.ndarray]:
+    def decode_pixels(self, index: int) -> Pixels:
         """The image, and with ``masks=True`` its semantic mask."""
-        pixels = super().load_pixels(index)
+        pixels = super().decode_pixels(index)
         if self.masks:
-            pixels["mask"] = self._semantic_mask(index, pixels["image"].shape[:2])
+            pixels["mask"] = self._semantic_mask(index)
         return pixels
 
-    def _semantic_mask(self, index: int, image_hw: tuple[int, int]) -> np.ndarray:
-        """Class index + 1 per pixel, later objects on top, in the smallest dtype that leaves its top value free.
+    def _semantic_mask(self, index: int) -> np.ndarray:
+        """Class index + 1 per pixel at the loaded size, later objects on top, in the smallest dtype that leaves its top value free.
 
         uint8 up to 254 classes, uint16 up to 65534, int32 beyond.
         """
         classes = len(self.classes)
-        mask = np.zeros(image_hw, np.uint8 if classes < 255 else np.uint16 if classes < 65535 else np.int32)
         record = self.records[index]
+        mask = np.zeros(record.image_hw, np.uint8 if classes < 255 else np.uint16 if classes < 65535 else np.int32)
         for segmentation, label in zip(self._segmentations[record.image_id], record.class_labels):
             if segmentation:  # box-only objects have none
-                mask[decode_segmentation(segmentation, image_hw) > 0] = label + 1
+                mask[decode_segmentation(segmentation, record.image_hw, record.scale_xy) > 0] = label + 1
         return mask
 
 

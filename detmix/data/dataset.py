@@ -1,9 +1,10 @@
 """The dataset behaviour COCO and YOLO folders share: sample dicts, mixer feeding, seeding, schedules.
 
-A subclass fills :class:`Record` s (one per image: path, size and orientation from its header,
-COCO-style pixel boxes, contiguous class indices), checking each image with
-:meth:`DetectionDataset.probe_image`, and may add pixel targets through
-:meth:`DetectionDataset.load_pixels`.
+A subclass reads each image's header with :meth:`DetectionDataset.check_image` (on the
+threads of :func:`detmix.data.scanning.scan`), builds its :class:`Record` with
+:meth:`DetectionDataset.make_record` (path, loaded size, orientation, COCO-style pixel boxes,
+contiguous class indices), and may add pixel targets through
+:meth:`DetectionDataset.decode_pixels`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 import multiprocessing
 import numbers
 import os
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.context import get_spawning_popen
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import albumentations as A
 import numpy as np
@@ -23,13 +24,23 @@ import numpy as np
 from detmix.data.feeding import LazySample, find_mixers, metadata_for
 from detmix.data.formats import convert_bboxes
 from detmix.data.headers import Header, probe_file
-from detmix.data.images import ImageCache, read_rgb
+from detmix.data.images import loaded_hw, read_rgb
+from detmix.data.pool import Pixels, PixelStore
+from detmix.data.scanning import Skip
 from detmix.data.seeding import worker_seed
 from detmix.transforms.base import mixing_off
 
 #: Label field the datasets fill; a Compose given to them must declare it.
 LABEL_FIELD = "class_labels"
+MIB = 1 << 20
 DEFAULT_CACHE_IMAGES = 64
+#: 64 images of up to 4 MiB (1280 x 1024 RGB) within the count; fewer of larger ones.
+DEFAULT_CACHE_BYTES = 256 * MIB
+#: Ultralytics' buffer holds min(n, 8 * batch, 1000) images at ``imgsz``: 128 at batch 16, about
+#: 118-157 MB at 640. 64 samples of a COCO-sized set take 60-80 MB; the bytes bound caps large frames.
+DEFAULT_POOL_SIZE = 64
+DEFAULT_POOL_BYTES = 256 * MIB
+EXTRAS = ("pool", "uniform")
 #: Images with more pixels are skipped: 3 x 8-bit channels of this many pixels make 256 MiB
 #: (the same number as Pillow's default ``Image.MAX_IMAGE_PIXELS``, without touching that global).
 DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
@@ -37,18 +48,19 @@ DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
 
 @dataclass(frozen=True)
 class Record:
-    """One image of a dataset: where it is, its upright size and orientation on disk, and its objects.
+    """One image of a dataset: where it is, its upright size as loaded and in the file, its orientation, its objects.
 
     The arrays are made read-only: samples are built from copies of them.
     """
 
     path: Path
-    image_hw: tuple[int, int]  # upright (height, width), what the boxes refer to
+    image_hw: tuple[int, int]  # upright (height, width) as loaded, what the boxes refer to
     bboxes: np.ndarray  # (N, 4) float32 COCO [x, y, w, h] pixels, inside the image
     class_labels: np.ndarray  # (N,) int64 contiguous class indices
     image_id: Any
     annotation_ids: tuple[int, ...] = ()  # COCO: the annotations behind the boxes
     orientation: int = 1  # EXIF orientation read from the header at construction
+    file_hw: tuple[int, int] | None = None  # upright (height, width) in the file, where max_size scales it down
 
     def __post_init__(self) -> None:
         self.bboxes.flags.writeable = False
@@ -57,16 +69,25 @@ class Record:
     @property
     def stored_hw(self) -> tuple[int, int]:
         """``(height, width)`` of the pixels as stored in the file, before the orientation."""
-        height, width = self.image_hw
+        height, width = self.file_hw or self.image_hw
         return (width, height) if self.orientation in (5, 6, 7, 8) else (height, width)
 
+    @property
+    def scale_xy(self) -> tuple[float, float]:
+        """Loaded pixels per file pixel, along x and y (1.0 unless ``max_size`` scaled the image down)."""
+        height, width = self.file_hw or self.image_hw
+        return self.image_hw[1] / width, self.image_hw[0] / height
 
-def integer_argument(value: Any, name: str, minimum: int) -> int:
-    """``value`` as an int of at least ``minimum``; TypeError or ValueError naming ``name``."""
+
+def integer_argument(value: Any, name: str, minimum: int, or_none: bool = False) -> int | None:
+    """``value`` as an int of at least ``minimum`` (or None, if ``or_none``); TypeError or ValueError naming ``name``."""
+    if value is None and or_none:
+        return None
+    expected = f"an int >= {minimum}" + (" or None" if or_none else "")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__} {value!r}")
     if value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+        raise ValueError(f"{name}: expected {expected}, got {value}")
     return int(value)
 
 
@@ -80,22 +101,77 @@ def folder_argument(value: Any, name: str) -> Path:
     return path
 
 
-def refuse_outside(path: Path, real_folder: Path, argument: str, culprit: str) -> None:
-    """ValueError naming ``culprit`` when ``path``, symlinks followed, lies outside ``real_folder``.
+def bool_argument(value: Any, name: str) -> bool:
+    """``value`` if it is True or False; TypeError naming ``name`` otherwise."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
+    return value
 
-    ``real_folder`` is the dataset's ``argument`` folder already resolved (once per dataset). A
-    symlink loop resolves to itself (inside), and then fails to open as a named skip.
-    """
-    real = Path(os.path.realpath(path))
-    if not real.is_relative_to(real_folder):
-        raise ValueError(
-            f"{culprit}: {path} resolves to {real}, outside {argument} {real_folder} (a symlink); "
-            "pass follow_symlinks=True to read symlinked stores",
-        )
+
+class LoadingOptions(TypedDict, total=False):
+    """Keywords both datasets pass on to :class:`DetectionDataset`, which documents them."""
+
+    cache_images: int
+    cache_bytes: int
+    extras: Literal["pool", "uniform"]
+    pool_size: int
+    pool_bytes: int
+    max_size: int | None
+    follow_symlinks: bool
+    max_image_pixels: int
+    verbose: bool
 
 
 class DetectionDataset:
-    """Base of :class:`CocoDetection` and :class:`YoloDetection` (``torch.utils.data.Dataset``-shaped)."""
+    """Base of :class:`CocoDetection` and :class:`YoloDetection` (``torch.utils.data.Dataset``-shaped).
+
+    Keyword arguments both datasets take after their own (:class:`LoadingOptions`):
+
+    Args:
+        cache_images: most decoded samples kept per process, least recently used dropped first
+            (0: none). Default: 64.
+        cache_bytes: most bytes those may take per process; a sample larger than this is never
+            cached. Default: 256 MiB (64 images of 1280 x 1024; 13000 x 13000 images would take
+            31 GB at 64, so a count alone bounds nothing). A sample both the cache and the pool
+            hold is stored once.
+        extras: where the mixers' extra samples come from. ``"pool"``: from the samples this
+            process loaded last (its primaries), as Ultralytics' mosaic buffer and MMDetection's
+            ``CachedMosaic`` / ``CachedMixUp`` do, so each sample costs about one decode instead
+            of one per image mixed in (3.3-4 for Mosaic on a dataset larger than the cache).
+            While the pool holds too few other samples (a worker's first sample), the rest are
+            drawn from the whole dataset, decoded, and join the pool. ``"uniform"``: every extra
+            drawn from the whole dataset, each decoded unless cached. Either way extras are
+            drawn with the pipeline's own RNG, distinct, never the primary; the pool is used
+            only while some mixer runs (not with :meth:`set_mixing` off or without mixers). The
+            pool is its process's history: DataLoader workers start with empty pools, so a run
+            replays exactly with the same seeds, while a second pass in the main process starts
+            from what the first left. Default: "pool".
+        pool_size: most samples in the pool of each process, oldest dropped first. A partner is
+            one of the last ``pool_size`` samples this worker loaded: with a shuffled sampler
+            those are a random subset of the dataset, and every sample still serves as a partner
+            about ``extras_needed`` times an epoch, as with uniform draws; a smaller pool brings
+            the same partners back in nearby batches, a larger one costs ``pool_size`` loaded
+            images of memory per worker. Keep it well above the largest ``extras_needed`` (3,
+            Mosaic). MMDetection uses 40 (mosaic) and 20 (MixUp); Ultralytics min(n, 8 x batch,
+            1000). Default: 64.
+        pool_bytes: most bytes the pool may take per process; an image larger than this never
+            enters it. Default: 256 MiB (64 images of 4 MiB; 41 full-HD frames). 64 COCO-sized
+            images take about 60 MB, under Ultralytics' buffer of 128 at batch 16 (118-157 MB).
+        max_size: load every image with its long side at most this many pixels, aspect kept
+            (scaled down only, never up), as YOLO trainers load at ``imgsz``: a JPEG at least
+            2, 4 or 8 times larger is decoded at that reduced size by libjpeg (less work), then
+            resized with ``INTER_AREA``. Sizes, boxes and masks are all in loaded pixels
+            (``records[i].image_hw``); the caches and the pool hold loaded images. None: load
+            at full size. Default: None.
+        follow_symlinks: read files whose path resolves outside the dataset's folders through a
+            symlink (symlinked stores such as DVC caches). Default: False, such a path is
+            refused (a ValueError naming it).
+        max_image_pixels: images with more pixels in the file (by their header) are skipped
+            with a warning, never decoded. Default: 89,478,485 (Pillow's default; 256 MiB as
+            8-bit RGB).
+        verbose: show a progress bar (tqdm, on stderr) while a large dataset is built.
+            Default: True.
+    """
 
     records: list[Record]
     classes: list[str]
@@ -103,15 +179,26 @@ class DetectionDataset:
     def __init__(
         self,
         transform: A.Compose | None,
-        cache_images: int,
-        follow_symlinks: bool,
-        max_image_pixels: int,
+        *,
+        cache_images: int = DEFAULT_CACHE_IMAGES,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        extras: Literal["pool", "uniform"] = "pool",
+        pool_size: int = DEFAULT_POOL_SIZE,
+        pool_bytes: int = DEFAULT_POOL_BYTES,
+        max_size: int | None = None,
+        follow_symlinks: bool = False,
+        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+        verbose: bool = True,
     ) -> None:
-        if not isinstance(follow_symlinks, bool):
-            raise TypeError(f"follow_symlinks: expected True or False, got {type(follow_symlinks).__name__} {follow_symlinks!r}")
-        self.follow_symlinks = follow_symlinks
+        self.follow_symlinks = bool_argument(follow_symlinks, "follow_symlinks")
+        self.verbose = bool_argument(verbose, "verbose")
         self.max_image_pixels = integer_argument(max_image_pixels, "max_image_pixels", 1)
-        self._cache = ImageCache(integer_argument(cache_images, "cache_images", 0))
+        self.max_size = integer_argument(max_size, "max_size", 1, or_none=True)
+        if extras not in EXTRAS:
+            raise ValueError(f"extras: expected one of {EXTRAS}, got {extras!r}")
+        self.extras = extras
+        self._cache = PixelStore(integer_argument(cache_images, "cache_images", 0), integer_argument(cache_bytes, "cache_bytes", 0), lru=True)
+        self._pool = PixelStore(integer_argument(pool_size, "pool_size", 1), integer_argument(pool_bytes, "pool_bytes", 1), lru=False, per_process=True)
         self._mixing = multiprocessing.Value("b", 1, lock=False)
         self.transform = transform
 
@@ -151,8 +238,8 @@ class DetectionDataset:
 
     # ----- construction ------------------------------------------------------------------------
 
-    def probe_image(self, path: Path, problems: Problems) -> Header | None:
-        """``path``'s header, read without decoding; None (reported to ``problems``) when unusable.
+    def check_image(self, path: Path) -> Header | Skip:
+        """``path``'s header, read without decoding, or why it is skipped (safe to call from threads).
 
         Unreadable, truncated (where the header shows it), empty or unsupported files and images
         over ``max_image_pixels`` are skipped by name; the rest of the dataset stays intact.
@@ -160,20 +247,49 @@ class DetectionDataset:
         try:
             header = probe_file(path)
         except OSError as error:
-            problems.add("unreadable image files, skipped", f"{path} ({error})")
-            return None
+            return Skip("unreadable image files, skipped", f"{path} ({error})")
         height, width = header.stored_hw
         if height * width > self.max_image_pixels:
-            problems.add(f"images over max_image_pixels={self.max_image_pixels}, skipped", f"{path} ({height}x{width})")
-            return None
+            return Skip(f"images over max_image_pixels={self.max_image_pixels}, skipped", f"{path} ({height}x{width})")
         return header
+
+    def make_record(self, path: Path, header: Header, bboxes: np.ndarray, class_labels: np.ndarray, image_id: Any, annotation_ids: tuple[Any, ...] = ()) -> Record:
+        """The record of an image: ``bboxes`` (COCO pixels of the upright file, clipped) scaled to its loaded size."""
+        file_hw = header.upright_hw
+        image_hw = loaded_hw(file_hw, self.max_size)
+        if image_hw != file_hw and len(bboxes):
+            scale = np.array([image_hw[1] / file_hw[1], image_hw[0] / file_hw[0]] * 2)
+            corners = np.hstack([bboxes[:, :2], bboxes[:, :2] + bboxes[:, 2:]]) * scale
+            corners = np.minimum(corners, [image_hw[1], image_hw[0]] * 2)
+            bboxes = np.hstack([corners[:, :2], corners[:, 2:] - corners[:, :2]]).astype(np.float32)
+        return Record(path, image_hw, bboxes, class_labels, image_id, annotation_ids, header.orientation, file_hw)
 
     # ----- samples -----------------------------------------------------------------------------
 
-    def load_pixels(self, index: int) -> dict[str, np.ndarray]:
-        """Pixel targets of sample ``index``: the image (a private copy), and whatever a subclass adds."""
+    def decode_pixels(self, index: int) -> Pixels:
+        """Pixel targets of sample ``index``, freshly decoded at its loaded size: the image, and whatever a subclass adds."""
         record = self.records[index]
-        return {"image": self._cache.get(record.path, lambda: read_rgb(record.path, record.stored_hw, record.orientation))}
+        return {"image": read_rgb(record.path, record.stored_hw, record.orientation, record.image_hw)}
+
+    def load_pixels(self, index: int) -> Pixels:
+        """Pixel targets of sample ``index`` as private arrays (copies of what the cache or pool hold)."""
+        return private(self._stored_pixels(index))
+
+    def _stored_pixels(self, index: int) -> Pixels:
+        """The pool's or the cache's read-only pixels of ``index``, else decoded ones (stored in the cache if it takes them)."""
+        pixels = self._pool.get(index)
+        if pixels is None:
+            pixels = self._cache.get(index)
+        if pixels is None:
+            pixels = self.decode_pixels(index)
+            self._cache.put(index, pixels)
+        return pixels
+
+    def _pooled_pixels(self, index: int) -> Pixels:
+        """The pixels of ``index``, made the newest of this process's pool."""
+        pixels = self._stored_pixels(index)
+        self._pool.put(index, pixels)
+        return pixels
 
     def annotations(self, index: int, bbox_format: str = "coco") -> dict[str, Any]:
         """Boxes (in ``bbox_format``), labels and the image id of sample ``index``, without pixels."""
@@ -199,13 +315,17 @@ class DetectionDataset:
             return {**self.annotations(index), **self.load_pixels(index), "bbox_format": "coco"}
         self._seed_for_worker()
         bbox_format = self.transform.processors["bboxes"].params.format
-        sample = {**self._sample(index, bbox_format), **self.load_pixels(index)}
+        pooled = self.extras == "pool" and self.mixing_enabled and bool(self.mixers)
+        pixels = private(self._pooled_pixels(index)) if pooled else self.load_pixels(index)
+        sample = {**self._sample(index, bbox_format), **pixels}
         image_id = sample.pop("image_id")
         if not self.mixing_enabled:
             with mixing_off():
                 out = self.transform(**sample)
         else:
-            extras = metadata_for(self.mixers, len(self), index, self.transform.py_random, lambda i: self._lazy(i, bbox_format))
+            recent = self._pool.indices() if pooled else None
+            make_extra = (lambda i: self._lazy(i, bbox_format, self._pool_loader(i))) if pooled else (lambda i: self._lazy(i, bbox_format))
+            extras = metadata_for(self.mixers, len(self), index, self.transform.py_random, make_extra, recent)
             out = self.transform(**sample, **extras)
             for key in extras:
                 out.pop(key, None)
@@ -213,10 +333,17 @@ class DetectionDataset:
         out["bbox_format"] = bbox_format
         return out
 
-    def _lazy(self, index: int, bbox_format: str) -> LazySample:
+    def _pool_loader(self, index: int) -> Callable[[], Pixels]:
+        """How an extra gets its pixels in pool mode: the pool's own (read-only, not copied: mixers
+        never write into extras), or loaded on first use and then entered into the pool."""
+        held = self._pool.get(index)
+        return (lambda: held) if held is not None else (lambda: self._pooled_pixels(index))
+
+    def _lazy(self, index: int, bbox_format: str, pixels: Callable[[], Pixels] | None = None) -> LazySample:
+        """Sample ``index`` as an extra: annotations now, ``pixels`` (default: private copies) on first use."""
         record = self.records[index]
         validated = convert_bboxes(record.bboxes, "coco", "albumentations", record.image_hw)
-        return LazySample(self._sample(index, bbox_format), lambda: self.load_pixels(index), self.pixel_keys, validated)
+        return LazySample(self._sample(index, bbox_format), pixels or (lambda: self.load_pixels(index)), self.pixel_keys, validated)
 
     @property
     def pixel_keys(self) -> tuple[str, ...]:
@@ -249,26 +376,13 @@ class DetectionDataset:
 
 
 
+def private(pixels: Pixels) -> Pixels:
+    """``pixels`` the caller may keep and write: read-only (stored) arrays copied, fresh ones as they are."""
+    return {key: array if array.flags.writeable else array.copy() for key, array in pixels.items()}
+
+
 class _Flag:
     """A process-local stand-in for the shared flag, in pickled or copied datasets."""
 
     def __init__(self, value: int) -> None:
         self.value = value
-
-
-class Problems:
-    """Bad-data findings collected while a dataset is built, reported as one warning per kind."""
-
-    def __init__(self, owner: str) -> None:
-        self.owner = owner
-        self._found: dict[str, list[str]] = {}
-
-    def add(self, kind: str, culprit: str) -> None:
-        """Record that ``culprit`` (a file, an id, a file:line) had problem ``kind``."""
-        self._found.setdefault(kind, []).append(culprit)
-
-    def warn(self, show: int = 10) -> None:
-        """One ``warnings.warn`` per kind, naming up to ``show`` culprits."""
-        for kind, culprits in self._found.items():
-            listed = ", ".join(culprits[:show]) + (f" and {len(culprits) - show} more" if len(culprits) > show else "")
-            warnings.warn(f"{self.owner}: {kind} ({len(culprits)}): {listed}", stacklevel=3)

@@ -8,7 +8,7 @@ decoded when a mixer that fires reads ``"image"``.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import albumentations as A
@@ -68,21 +68,41 @@ def metadata_for(
     exclude: int,
     py_random: random.Random,
     make_extra: Callable[[int], LazySample],
+    recent: Sequence[int] | None = None,
 ) -> dict[str, list[LazySample]]:
-    """For each mixer's metadata key, as many lazy extras as it needs, drawn without replacement.
-
-    Extras are other samples than ``exclude`` where the dataset has enough; a dataset smaller
-    than a mixer's need repeats samples (the primary included) rather than fail.
-    """
+    """For each mixer's metadata key, as many lazy extras as it needs (see :func:`draw_extras`)."""
     needed: dict[str, int] = {}
     for mixer in mixers:
         needed[mixer.metadata_key] = max(needed.get(mixer.metadata_key, 0), mixer.extras_needed)
-    others = dataset_size - 1
-    metadata: dict[str, list[LazySample]] = {}
-    for key, count in needed.items():
-        if others >= count:
-            picks = [i + (i >= exclude) for i in py_random.sample(range(others), count)]
-        else:
-            picks = [py_random.randrange(dataset_size) for _ in range(count)]
-        metadata[key] = [make_extra(i) for i in picks]
-    return metadata
+    return {key: [make_extra(i) for i in draw_extras(count, dataset_size, exclude, py_random, recent)] for key, count in needed.items()}
+
+
+def draw_extras(count: int, dataset_size: int, exclude: int, py_random: random.Random, recent: Sequence[int] | None = None) -> list[int]:
+    """``count`` distinct sample indices other than ``exclude``, drawn with ``py_random``.
+
+    With ``recent`` (the indices of a pool of recently loaded samples) they are drawn from those;
+    while it holds fewer than ``count`` others, all of them are taken and the rest drawn from the
+    whole dataset. Without it, all are drawn from the whole dataset. A dataset smaller than
+    ``count`` repeats samples (the primary included) rather than fail.
+    """
+    if recent is None:
+        return draw_others(count, dataset_size, [exclude], py_random)
+    usable = [i for i in recent if i != exclude]
+    if len(usable) >= count:
+        return py_random.sample(usable, count)
+    picks = py_random.sample(usable, len(usable))
+    return picks + draw_others(count - len(picks), dataset_size, sorted([exclude, *picks]), py_random)
+
+
+def draw_others(count: int, dataset_size: int, excluded: list[int], py_random: random.Random) -> list[int]:
+    """``count`` distinct indices below ``dataset_size`` outside the sorted, distinct ``excluded``.
+
+    Too few others: ``count`` draws from the whole range, with repeats.
+    """
+    others = dataset_size - len(excluded)
+    if others < count:
+        return [py_random.randrange(dataset_size) for _ in range(count)]
+    picks = py_random.sample(range(others), count)
+    for taken in excluded:  # the i-th other index: step over each excluded one at or below it
+        picks = [i + (i >= taken) for i in picks]
+    return picks

@@ -21,7 +21,7 @@ def convert_bboxes(bboxes: np.ndarray, source: str, target: str, image_hw: tuple
 
 def clip_xywh(x: float, y: float, w: float, h: float, image_hw: tuple[int, int]) -> tuple[float, float, float, float] | None:
     """A COCO pixel box clipped to the image, or None when nothing of it is inside or it is not finite."""
-    if not all(math.isfinite(v) for v in (x, y, w, h)):
+    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(w) and math.isfinite(h)):  # no generator: called per annotation
         return None
     x0, y0 = max(x, 0.0), max(y, 0.0)
     x1, y1 = min(x + w, float(image_hw[1])), min(y + h, float(image_hw[0]))

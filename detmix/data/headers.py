@@ -132,7 +132,8 @@ def _jpeg(source: _Source, orientation: bool) -> Header:
     """Walk the marker segments up to the first scan: the frame size and the first Exif APP1."""
     position, image_hw, found = 2, None, None
     while True:
-        marker = source.read(position, 2, "JPEG marker")
+        # the marker and, in the same read where the file goes on, the segment length after it
+        marker = source.read(position, 4 if position + 4 <= source.size else 2, "JPEG marker")
         if marker[0] != 0xFF:
             raise OSError(f"corrupt JPEG: expected a marker at byte {position}, got 0x{marker[0]:02x}")
         kind = marker[1]
@@ -141,7 +142,9 @@ def _jpeg(source: _Source, orientation: bool) -> Header:
             continue
         if kind == 0x01 or 0xD0 <= kind <= 0xD9:
             raise OSError(f"corrupt JPEG: marker 0x{kind:02x} at byte {position} before the first scan")
-        length = int.from_bytes(source.read(position + 2, 2, "JPEG segment length"), "big")
+        if len(marker) < 4:
+            raise OSError(f"truncated: JPEG segment length needs bytes {position + 2}..{position + 4}, the file has {source.size}")
+        length = int.from_bytes(marker[2:], "big")
         if length < 2:
             raise OSError(f"corrupt JPEG: segment length {length} at byte {position}")
         if kind in _JPEG_FRAMES:

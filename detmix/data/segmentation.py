@@ -149,13 +149,17 @@ def runs_from_string(counts: str) -> np.ndarray:
     return runs
 
 
-def decode_segmentation(segmentation: list | dict, image_hw: tuple[int, int]) -> np.ndarray:
+def decode_segmentation(segmentation: list | dict, image_hw: tuple[int, int], scale_xy: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
     """An ``image_hw`` uint8 0/1 map of a segmentation :func:`segmentation_problem` accepted.
 
-    Polygons are drawn at ``image_hw``; an RLE of another size is resampled to it (nearest pixel).
+    Polygons are scaled by ``scale_xy`` (image pixels per pixel of the coordinates, for an
+    image loaded smaller than its file), then drawn at ``image_hw``; an RLE of another size is
+    resampled to ``image_hw`` (nearest pixel).
     """
     if isinstance(segmentation, dict):
         return decode_rle(*rle_runs(segmentation), image_hw)
+    if scale_xy != (1.0, 1.0):
+        segmentation = [(np.asarray(polygon, np.float64).reshape(-1, 2) * scale_xy).ravel().tolist() for polygon in segmentation]
     height, width = image_hw
     with warnings.catch_warnings():  # pycocotools' decoder predates numpy 2's copy keyword
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -165,14 +169,15 @@ def decode_segmentation(segmentation: list | dict, image_hw: tuple[int, int]) ->
 def decode_rle(runs: np.ndarray, rle_hw: tuple[int, int], image_hw: tuple[int, int]) -> np.ndarray:
     """Column-major ``runs`` (background first) of an ``rle_hw`` mask as an ``image_hw`` uint8 0/1 map.
 
-    An RLE of another size is sampled at the nearest source pixel of each image pixel, so the work
-    is that of the image, not of the size the RLE claims.
+    An RLE of another size is sampled at the source pixel under each image pixel's centre, so
+    a mask scaled down with its image stays aligned with it, and the work is that of the image,
+    not of the size the RLE claims.
     """
     values = (np.arange(len(runs)) & 1).astype(np.uint8)
     if rle_hw == image_hw:
         return np.repeat(values, runs).reshape(image_hw[1], image_hw[0]).T.copy()
-    rows = np.arange(image_hw[0], dtype=np.int64) * rle_hw[0] // image_hw[0]
-    cols = np.arange(image_hw[1], dtype=np.int64) * rle_hw[1] // image_hw[1]
+    rows = (2 * np.arange(image_hw[0], dtype=np.int64) + 1) * rle_hw[0] // (2 * image_hw[0])
+    cols = (2 * np.arange(image_hw[1], dtype=np.int64) + 1) * rle_hw[1] // (2 * image_hw[1])
     return values[np.searchsorted(np.cumsum(runs), cols[None, :] * rle_hw[0] + rows[:, None], side="right")]
 
 

@@ -6,14 +6,19 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import albumentations as A
 import numpy as np
 import yaml
 
-from detmix.data.dataset import DEFAULT_CACHE_IMAGES, DEFAULT_MAX_IMAGE_PIXELS, DetectionDataset, Problems, Record, folder_argument, refuse_outside
+from detmix.data.dataset import DetectionDataset, LoadingOptions, Record, folder_argument
 from detmix.data.formats import clip_xywh
+from detmix.data.headers import Header
+from detmix.data.scanning import Confinement, Problems, Skip, scan
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
 #: How far outside [0, 1] a normalized coordinate may stray and still count as rounding.
@@ -109,7 +114,7 @@ def find_images(images_dir: Path, follow_symlinks: bool, problems: Problems) -> 
     Without ``follow_symlinks`` a symlinked image or folder that resolves outside ``images_dir``
     is a ValueError naming it. Folders that cannot be listed are reported to ``problems``.
     """
-    real_root = images_dir.resolve()
+    confinement = Confinement(images_dir, "images_dir")
     found: list[Path] = []
     seen: set[tuple[int, int]] = set()
     pending = [images_dir]
@@ -130,7 +135,7 @@ def find_images(images_dir: Path, follow_symlinks: bool, problems: Problems) -> 
             if not is_folder and path.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             if entry.is_symlink() and not follow_symlinks:
-                refuse_outside(path, real_root, "images_dir", "YoloDetection: image" + (" folder" if is_folder else ""))
+                confinement.refuse_outside(path, "YoloDetection: image" + (" folder" if is_folder else ""))
             (pending if is_folder else found).append(path)
     return sorted(found)
 
@@ -152,12 +157,11 @@ class YoloDetection(DetectionDataset):
             data.yaml path; default: ``"0"`` up to the largest id used, ids at most 9,999
             (:data:`MAX_CLASSES_WITHOUT_NAMES`; pass names for more).
         transform: an ``A.Compose`` whose ``BboxParams`` declare ``label_fields=["class_labels"]``.
-        cache_images: how many decoded images to keep per process (0: none). Default: 64.
-        follow_symlinks: read images, image folders and label files that resolve outside
-            ``images_dir`` / ``labels_dir`` through a symlink (symlinked stores such as DVC
-            caches). Default: False, such a path is a ValueError naming it.
-        max_image_pixels: images with more pixels (by their header) are skipped with a warning,
-            never decoded. Default: 89,478,485 (Pillow's default; 256 MiB as 8-bit RGB).
+        **loading: ``cache_images``, ``cache_bytes``, ``extras``, ``pool_size``, ``pool_bytes``,
+            ``max_size``, ``follow_symlinks``, ``max_image_pixels``, ``verbose``: loading,
+            caching and feeding, as documented on :class:`~detmix.data.dataset.DetectionDataset`.
+            ``follow_symlinks`` covers images, image folders and label files resolving outside
+            ``images_dir`` / ``labels_dir``.
     """
 
     def __init__(
@@ -166,19 +170,17 @@ class YoloDetection(DetectionDataset):
         labels_dir: str | Path | None = None,
         names: list[str] | Mapping[int, str] | str | Path | None = None,
         transform: A.Compose | None = None,
-        *,
-        cache_images: int = DEFAULT_CACHE_IMAGES,
-        follow_symlinks: bool = False,
-        max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+        **loading: Unpack[LoadingOptions],
     ) -> None:
-        super().__init__(transform, cache_images, follow_symlinks, max_image_pixels)
+        super().__init__(transform, **loading)
         self.images_dir = folder_argument(images_dir, "images_dir")
         self.labels_dir = folder_argument(labels_dir if labels_dir is not None else sibling_labels_dir(self.images_dir), "labels_dir")
-        self._real_labels_dir = self.labels_dir.resolve()
+        self._labels_confinement = Confinement(self.labels_dir, "labels_dir")
         known = read_names(names) if names is not None else None
         problems = Problems(type(self).__name__)
-        paths = find_images(self.images_dir, follow_symlinks, problems)
-        self.records = [r for r in (self._record(p, known, problems) for p in paths) if r is not None]
+        paths = find_images(self.images_dir, self.follow_symlinks, problems)
+        found = scan(self._read_files, paths, f"{type(self).__name__}: reading {self.images_dir}", self.verbose)
+        self.records = [r for path, files in zip(paths, found) if (r := self._record(path, *files, known, problems)) is not None]
         if self.records and not any(self._label_file(r.path).is_file() for r in self.records):
             problems.add("no label file found for any image; is labels_dir right?", str(self.labels_dir))
         problems.warn()
@@ -188,29 +190,36 @@ class YoloDetection(DetectionDataset):
     def _label_file(self, image_path: Path) -> Path:
         return self.labels_dir / image_path.relative_to(self.images_dir).with_suffix(".txt")
 
-    def _label_lines(self, label_file: Path, problems: Problems) -> list[str]:
-        """The rows of ``label_file``; none when it is missing or cannot be read (reported)."""
+    def _read_files(self, path: Path) -> tuple[Header | Skip, list[str] | Skip]:
+        """The image's header and its label file's rows (none when missing), or why either is unusable.
+
+        Runs on the threads of :func:`~detmix.data.scanning.scan`: findings are returned, not reported.
+        """
+        header = self.check_image(path)
+        if isinstance(header, Skip):
+            return header, []
+        label_file = self._label_file(path)
         if not self.follow_symlinks:
-            refuse_outside(label_file, self._real_labels_dir, "labels_dir", "YoloDetection: label file")
+            self._labels_confinement.refuse_outside(label_file, "YoloDetection: label file")
         if not label_file.exists():
-            return []
+            return header, []
         try:
             if not label_file.is_file():
                 raise OSError("not a regular file")
-            return label_file.read_text(encoding="utf-8-sig").splitlines()
+            return header, label_file.read_text(encoding="utf-8-sig").splitlines()
         except (OSError, UnicodeDecodeError) as error:
-            problems.add("unreadable label files, their images kept without objects", f"{label_file} ({error})")
-            return []
+            return header, Skip("unreadable label files, their images kept without objects", f"{label_file} ({error})")
 
-    def _record(self, path: Path, names: list[str] | None, problems: Problems) -> Record | None:
-        header = self.probe_image(path, problems)
-        if header is None:
+    def _record(self, path: Path, header: Header | Skip, lines: list[str] | Skip, names: list[str] | None, problems: Problems) -> Record | None:
+        for skip in (s for s in (header, lines) if isinstance(s, Skip)):
+            problems.add(*skip)
+        if isinstance(header, Skip):
             return None
         image_hw = header.upright_hw
         label_file = self._label_file(path)
         rows: list[tuple[float, float, float, float]] = []
         labels: list[int] = []
-        for number, line in enumerate(self._label_lines(label_file, problems), start=1):
+        for number, line in enumerate([] if isinstance(lines, Skip) else lines, start=1):
             if not line.strip():
                 continue
             try:
@@ -227,4 +236,4 @@ class YoloDetection(DetectionDataset):
             labels.append(label)
         image_id = path.relative_to(self.images_dir).as_posix()
         boxes = np.array(rows, np.float32).reshape(-1, 4)
-        return Record(path, image_hw, boxes, np.array(labels, np.int64), image_id, orientation=header.orientation)
+        return self.make_record(path, header, boxes, np.array(labels, np.int64), image_id)

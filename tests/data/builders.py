@@ -24,11 +24,14 @@ def write_image(path: Path, height: int, width: int, seed: int, channels: int = 
     return pixels
 
 
-def coco_dataset(root: Path, n_images: int = 6, **overrides: Any) -> tuple[Path, Path, dict[str, Any]]:
-    """``root/images`` with PNGs and ``root/annotations.json``; returns (images_dir, json, data)."""
+def coco_dataset(root: Path, n_images: int = 6, grow: bool = True, **overrides: Any) -> tuple[Path, Path, dict[str, Any]]:
+    """``root/images`` with PNGs and ``root/annotations.json``; returns (images_dir, json, data).
+
+    Image ``i`` is ``60 + 10 i`` x ``80 + 8 i`` pixels, or 60 x 80 for all without ``grow``.
+    """
     images, annotations = [], []
     for index in range(n_images):
-        height, width = 60 + 10 * index, 80 + 8 * index
+        height, width = (60 + 10 * index, 80 + 8 * index) if grow else (60, 80)
         write_image(root / "images" / f"img{index}.png", height, width, seed=index)
         images.append({"id": 100 + index, "file_name": f"img{index}.png", "height": height, "width": width})
         for k in range(index % 3 + 1):

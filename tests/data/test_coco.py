@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import detmix
+from detmix.data import images
 from tests.data.builders import coco_dataset, save_json, write_image
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -70,14 +71,15 @@ def test_every_mixer_at_any_depth_is_fed(tmp_path: Path) -> None:
     assert not any(key.endswith("_metadata") for key in out)
 
 
-def test_extras_not_needed_are_never_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("extras", ["pool", "uniform"])
+def test_extras_not_needed_are_never_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extras: str) -> None:
     images_dir, ann, _ = coco_dataset(tmp_path)
-    ds = detmix.CocoDetection(images_dir, ann, pipeline(detmix.Mosaic(target_size=(64, 64), p=0.0)), cache_images=0)
-    decoded: list[int] = []
-    original = ds.load_pixels
-    monkeypatch.setattr(ds, "load_pixels", lambda i: decoded.append(i) or original(i))
+    ds = detmix.CocoDetection(images_dir, ann, pipeline(detmix.Mosaic(target_size=(64, 64), p=0.0)), cache_images=0, extras=extras)
+    decoded: list[bytes] = []
+    original = images.decode
+    monkeypatch.setattr(images, "decode", lambda data, flags: decoded.append(bytes(data)) or original(data, flags))
     ds[3]
-    assert decoded == [3]
+    assert decoded == [(images_dir / "img3.png").read_bytes()]
 
 
 def test_cache_is_bounded_and_hands_out_copies(tmp_path: Path) -> None:

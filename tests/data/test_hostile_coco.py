@@ -147,12 +147,12 @@ def test_rle_masks_decode_and_follow_the_disk_size(tmp_path: Path) -> None:
     images_dir, ann, data = coco_dataset(tmp_path)
     blob, bar = np.zeros((60, 80), np.uint8), np.zeros((90, 120), np.uint8)
     blob[10:30, 20:50] = 1
-    bar[35:62, 31:] = 1  # made for a 90x120 JSON size: image pixel (r, c) is bar[r * 3 // 2, c * 3 // 2]
+    bar[35:62, 31:] = 1  # made for a 90x120 JSON size: image pixel (r, c) is the bar pixel under its centre, bar[int(1.5 * r + 0.75), ...]
     data["annotations"][0]["segmentation"] = coco_rle(blob)
     data["annotations"][2].update(image_id=100, bbox=[0, 25, 80, 20], segmentation=coco_rle(bar, compressed=False))
     mask = detmix.CocoDetection(images_dir, save_json(ann, data), masks=True)[0]["mask"]
     expected = np.where(blob, 1, 0)
-    expected[24:42, 21:] = 2  # class 1, drawn on top
+    expected[23:41, 21:] = 2  # class 1, drawn on top
     np.testing.assert_array_equal(mask, expected)
 
 

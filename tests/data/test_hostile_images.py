@@ -308,6 +308,17 @@ def test_yolo_symlink_loops_and_aliases_are_walked_once(tmp_path: Path) -> None:
         ({"max_image_pixels": 0}, ValueError, "max_image_pixels: expected an int >= 1, got 0"),
         ({"max_image_pixels": 1e9}, TypeError, "max_image_pixels: expected an int >= 1, got float"),
         ({"max_image_pixels": None}, TypeError, "max_image_pixels: expected an int >= 1, got NoneType"),
+        ({"cache_bytes": -1}, ValueError, "cache_bytes: expected an int >= 0, got -1"),
+        ({"cache_bytes": 1.5e9}, TypeError, "cache_bytes: expected an int >= 0, got float"),
+        ({"extras": "random"}, ValueError, r"extras: expected one of \('pool', 'uniform'\), got 'random'"),
+        ({"extras": None}, ValueError, r"extras: expected one of \('pool', 'uniform'\), got None"),
+        ({"pool_size": 0}, ValueError, "pool_size: expected an int >= 1, got 0"),
+        ({"pool_size": "64"}, TypeError, "pool_size: expected an int >= 1, got str '64'"),
+        ({"pool_bytes": 0}, ValueError, "pool_bytes: expected an int >= 1, got 0"),
+        ({"max_size": 0}, ValueError, "max_size: expected an int >= 1 or None, got 0"),
+        ({"max_size": 640.0}, TypeError, "max_size: expected an int >= 1 or None, got float"),
+        ({"max_size": True}, TypeError, "max_size: expected an int >= 1 or None, got bool"),
+        ({"verbose": 1}, TypeError, "verbose: expected True or False, got int"),
     ],
 )
 def test_shared_keyword_arguments_are_checked_by_name(tmp_path: Path, kwargs: dict, error: type, message: str) -> None:
@@ -320,7 +331,8 @@ def test_shared_keyword_arguments_are_checked_by_name(tmp_path: Path, kwargs: di
 
 def test_numpy_integers_are_ints(tmp_path: Path) -> None:
     images_dir, ann, _ = coco_dataset(tmp_path, n_images=1)
-    assert len(detmix.CocoDetection(images_dir, ann, cache_images=np.int64(2), max_image_pixels=np.uint32(10**6))) == 1
+    ds = detmix.CocoDetection(images_dir, ann, cache_images=np.int64(2), max_image_pixels=np.uint32(10**6), pool_size=np.int32(3), max_size=np.int64(50))
+    assert len(ds) == 1 and type(ds.max_size) is int and ds.records[0].image_hw == (38, 50)
 
 
 def test_images_dir_must_be_a_folder_path(tmp_path: Path) -> None:
@@ -337,8 +349,7 @@ def test_images_dir_must_be_a_folder_path(tmp_path: Path) -> None:
 
 
 def kept_arrays(ds: detmix.CocoDetection) -> list[np.ndarray]:
-    arrays = list(ds._cache._images.values())
-    return arrays + [a for r in ds.records for a in (r.bboxes, r.class_labels)]
+    return [*ds._cache.arrays(), *ds._pool.arrays(), *(a for r in ds.records for a in (r.bboxes, r.class_labels))]
 
 
 def pipeline(*transforms: A.BasicTransform) -> A.Compose:
@@ -367,6 +378,7 @@ def test_samples_never_share_memory_with_cache_or_records(tmp_path: Path, transf
                 assert value.flags.writeable
                 assert not any(np.shares_memory(value, kept) for kept in kept_arrays(ds))
     assert len(ds._cache) == 3
+    assert len(ds._pool) == (3 if mixing and ds.mixers else 0), "the pool holds the samples whenever a mixer may run"
 
 
 def test_lazy_extras_are_private_copies(tmp_path: Path) -> None:

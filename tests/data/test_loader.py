@@ -94,3 +94,26 @@ def test_an_unseeded_compose_stays_unseeded_in_a_distributed_main_process(monkey
     monkeypatch.setattr(seeding, "distributed_rank", lambda: 1)
     assert seeding.worker_seed(None) is None
     assert seeding.worker_seed(7) != seeding.worker_seed(8)
+
+
+def pooled_dataset(root: Path) -> detmix.CocoDetection:
+    """Mosaic fed from a pool of 4 over 12 images: the pool's contents decide the partners."""
+    images_dir, ann, _ = coco_dataset(root, n_images=12, grow=False)
+    transform = A.Compose([detmix.Mosaic(target_size=(48, 48), p=1)], bbox_params=A.BboxParams("coco", label_fields=["class_labels"]), seed=3)
+    return detmix.CocoDetection(images_dir, ann, transform, pool_size=4)
+
+
+def test_the_pool_replays_with_the_generator_seed_whatever_the_main_process_did(tmp_path: Path) -> None:
+    ds = pooled_dataset(tmp_path)
+
+    def run(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        loader = DataLoader(ds, batch_size=2, shuffle=True, num_workers=2, collate_fn=detmix.yolo_collate, generator=torch.Generator().manual_seed(seed))
+        return [(np.asarray(images), np.asarray(targets)) for _ in range(2) for images, targets in loader]
+
+    first = run(1)
+    for index in (5, 0, 7, 3, 9):  # the main process fills its own pool; forked workers must not start from it
+        ds[index]
+    assert len(ds._pool) == 4
+    for again in (run(1), run(1)):
+        assert all(np.array_equal(a, b) for pair in zip(first, again) for a, b in zip(*pair))
+    assert not all(np.array_equal(a[0], b[0]) for a, b in zip(first, run(2)))

@@ -40,9 +40,9 @@ def test_rle_of_another_size_is_sampled_at_the_nearest_pixel() -> None:
         image_hw = tuple(int(v) for v in rng.integers(1, 90, 2))
         decoded = decode_segmentation(coco_rle(mask), image_hw)
         reference = np.zeros(image_hw, np.uint8)
-        for row in range(image_hw[0]):  # source pixel floor(i * source / target) on each axis
+        for row in range(image_hw[0]):  # the source pixel under each target pixel's centre, on each axis
             for col in range(image_hw[1]):
-                reference[row, col] = mask[row * mask.shape[0] // image_hw[0], col * mask.shape[1] // image_hw[1]]
+                reference[row, col] = mask[int((row + 0.5) * mask.shape[0] / image_hw[0]), int((col + 0.5) * mask.shape[1] / image_hw[1])]
         np.testing.assert_array_equal(decoded, reference)
 
 

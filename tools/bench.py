@@ -150,7 +150,7 @@ DATASET_ROWS = ("CocoDetection+Mosaic, cache", "CocoDetection+Mosaic, no cache")
 
 
 def dataset_cases() -> dict[str, Case]:
-    """Dataset throughput on the fixture COCO set: Mosaic p=1, decoded-image cache on and off."""
+    """Dataset throughput on the fixture COCO set: Mosaic p=1, extras drawn uniformly, decoded-image cache on and off."""
     cases: dict[str, Case] = {}
     for name, cache_images in zip(DATASET_ROWS, (64, 0)):
         transform = A.Compose(
@@ -158,7 +158,7 @@ def dataset_cases() -> dict[str, Case]:
             bbox_params=A.BboxParams(format="coco", label_fields=["class_labels"], min_visibility=0.1),
             seed=SEED,
         )
-        dataset = detmix.CocoDetection(FIXTURES / "images", FIXTURES / "annotations.json", transform, cache_images=cache_images)
+        dataset = detmix.CocoDetection(FIXTURES / "images", FIXTURES / "annotations.json", transform, cache_images=cache_images, extras="uniform")
         indices = iter(range(10**12))
         cases[name] = lambda dataset=dataset, indices=indices: dataset[next(indices) % len(dataset)]
     return cases

@@ -202,3 +202,16 @@ def test_outputs_do_not_share_memory_with_the_sample(collate: Callable[..., Any]
     else:
         targets[0, 2] = 99
     assert image[0, 0, 0] == 0 and boxes[0, 0] == 1
+
+
+@pytest.mark.parametrize("channels", [1, 3, 5])
+def test_images_are_the_samples_channels_first(channels: int) -> None:
+    """Pixel for pixel: C x H x W of each sample, non-contiguous samples included."""
+    rng = np.random.default_rng(channels)
+    images = [rng.integers(0, 256, (20, 30, channels), dtype=np.uint8), rng.integers(0, 256, (20, 60, channels), dtype=np.uint8)[:, ::2]]
+    batch = [{"image": image, "bboxes": [], "class_labels": [], "image_id": i} for i, image in enumerate(images)]
+    stacked, _ = detmix.yolo_collate(batch)
+    listed, _ = detmix.torchvision_collate(batch)
+    for i, image in enumerate(images):
+        np.testing.assert_array_equal(stacked[i].numpy(), image.transpose(2, 0, 1))
+        np.testing.assert_array_equal(listed[i].numpy(), image.transpose(2, 0, 1))

@@ -14,8 +14,8 @@ import albumentations as A
 import numpy as np
 from pycocotools.coco import COCO
 
-from detmix.data.dataset import DetectionDataset, LoadingOptions, Record, folder_argument
-from detmix.data.formats import clip_xywh
+from detmix.data.dataset import DetectionDataset, LoadingOptions, Record, bool_argument, folder_argument
+from detmix.data.formats import MIN_BOX_SIDE, clip_xywh
 from detmix.data.headers import Header
 from detmix.data.pool import Pixels
 from detmix.data.scanning import Confinement, Problems, Skip, scan
@@ -189,9 +189,8 @@ class CocoDetection(DetectionDataset):
         masks: bool = False,
         **loading: Unpack[LoadingOptions],
     ) -> None:
-        for name, flag in (("include_crowd", include_crowd), ("masks", masks)):
-            if type(flag) is not bool:
-                raise TypeError(f"{name}: expected True or False, got {short_repr(flag)} ({type(flag).__name__})")
+        bool_argument(include_crowd, "include_crowd")
+        bool_argument(masks, "masks")
         super().__init__(transform, **loading)
         self.images_dir = folder_argument(images_dir, "images_dir")
         self.annotation_file = Path(annotation_file)
@@ -244,7 +243,7 @@ class CocoDetection(DetectionDataset):
                     "images whose size on disk differs from the JSON (the disk wins)",
                     f"{path.name}: JSON {image.get('height')}x{image.get('width')}, disk {disk_hw[0]}x{disk_hw[1]}",
                 )
-            boxes, labels, kept = self._objects(image["id"], disk_hw, class_of, problems)
+            boxes, labels, kept = self._objects(image["id"], disk_hw, self.min_box_side(header), class_of, problems)
             records.append(self.make_record(path, header, boxes, labels, image["id"], tuple(kept)))
         return records
 
@@ -252,6 +251,7 @@ class CocoDetection(DetectionDataset):
         self,
         image_id: Any,
         image_hw: tuple[int, int],
+        min_side: float,
         class_of: dict[Any, int],
         problems: Problems,
     ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
@@ -263,7 +263,7 @@ class CocoDetection(DetectionDataset):
         boxes, labels, kept, segmentations = [], [], [], []
         for ann in self.coco.imgToAnns.get(image_id, []):
             try:
-                box = object_box(ann, image_hw, class_of, include_crowd=self.include_crowd, masks=self.masks)
+                box = object_box(ann, image_hw, class_of, include_crowd=self.include_crowd, masks=self.masks, min_side=min_side)
             except SkippedAnnotation as skip:
                 problems.add(skip.kind, f"annotation {short_repr(ann['id'])} ({skip.detail})")
                 continue
@@ -319,6 +319,7 @@ def object_box(
     *,
     include_crowd: bool,
     masks: bool,
+    min_side: float = 0.0,
 ) -> tuple[float, ...] | None:
     """The clipped ``[x, y, w, h]`` of an annotation on an ``image_hw`` image; None for a crowd left out.
 
@@ -346,6 +347,8 @@ def object_box(
     if clipped is None:
         height, width = image_hw
         raise SkippedAnnotation("annotations entirely outside their image, dropped", f"bbox {bbox}, image {width}x{height}")
+    if min(clipped[2], clipped[3]) < min_side:
+        raise SkippedAnnotation(f"annotations under {MIN_BOX_SIDE} px wide or high as loaded, skipped", f"bbox {bbox}")
     segmentation = ann.get("segmentation")
     if masks and segmentation not in (None, []) and (reason := segmentation_problem(segmentation, image_hw)):
         raise SkippedAnnotation("annotations with a malformed segmentation, skipped", reason)

@@ -9,10 +9,11 @@ contiguous class indices), and may add pixel targets through
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import numbers
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.context import get_spawning_popen
 from pathlib import Path
@@ -21,8 +22,8 @@ from typing import Any, Literal, TypedDict
 import albumentations as A
 import numpy as np
 
-from detmix.data.feeding import LazySample, find_mixers, metadata_for
-from detmix.data.formats import convert_bboxes
+from detmix.data.feeding import Deferred, LazySample, find_mixers, metadata_for
+from detmix.data.formats import MIN_BOX_SIDE, convert_bboxes
 from detmix.data.headers import Header, probe_file
 from detmix.data.images import loaded_hw, read_rgb
 from detmix.data.pool import Pixels, PixelStore
@@ -58,7 +59,7 @@ class Record:
     bboxes: np.ndarray  # (N, 4) float32 COCO [x, y, w, h] pixels, inside the image
     class_labels: np.ndarray  # (N,) int64 contiguous class indices
     image_id: Any
-    annotation_ids: tuple[int, ...] = ()  # COCO: the annotations behind the boxes
+    annotation_ids: tuple[Any, ...] = ()  # COCO: the ids of the annotations behind the boxes
     orientation: int = 1  # EXIF orientation read from the header at construction
     file_hw: tuple[int, int] | None = None  # upright (height, width) in the file, where max_size scales it down
 
@@ -253,6 +254,12 @@ class DetectionDataset:
             return Skip(f"images over max_image_pixels={self.max_image_pixels}, skipped", f"{path} ({height}x{width})")
         return header
 
+    def min_box_side(self, header: Header) -> float:
+        """:data:`MIN_BOX_SIDE` in the pixels of the image's file (boxes are checked before ``max_size`` scales them)."""
+        file_hw = header.upright_hw
+        image_hw = loaded_hw(file_hw, self.max_size)
+        return MIN_BOX_SIDE * max(file_hw[0] / image_hw[0], file_hw[1] / image_hw[1])
+
     def make_record(self, path: Path, header: Header, bboxes: np.ndarray, class_labels: np.ndarray, image_id: Any, annotation_ids: tuple[Any, ...] = ()) -> Record:
         """The record of an image: ``bboxes`` (COCO pixels of the upright file, clipped) scaled to its loaded size."""
         file_hw = header.upright_hw
@@ -294,18 +301,19 @@ class DetectionDataset:
     def annotations(self, index: int, bbox_format: str = "coco") -> dict[str, Any]:
         """Boxes (in ``bbox_format``), labels and the image id of sample ``index``, without pixels."""
         record = self.records[index]
-        return {
-            "bboxes": convert_bboxes(record.bboxes, "coco", bbox_format, record.image_hw),
-            LABEL_FIELD: record.class_labels.copy(),
-            "image_id": record.image_id,
-        }
+        return {"bboxes": convert_bboxes(record.bboxes, "coco", bbox_format, record.image_hw), **self._labels(index, ())}
+
+    def _labels(self, index: int, label_fields: Sequence[str]) -> dict[str, Any]:
+        """Class labels and image id of sample ``index``, and ones for every other of ``label_fields``."""
+        record = self.records[index]
+        labels: dict[str, Any] = {LABEL_FIELD: record.class_labels.copy(), "image_id": record.image_id}
+        for field in label_fields:
+            if field != LABEL_FIELD:  # e.g. MixUp's weight_field: ones until a mixer writes it
+                labels[field] = np.ones(len(record.bboxes), dtype=np.float32)
+        return labels
 
     def _sample(self, index: int, bbox_format: str) -> dict[str, Any]:
-        sample = self.annotations(index, bbox_format)
-        for field in self._label_fields:
-            if field != LABEL_FIELD:  # e.g. MixUp's weight_field: ones until a mixer writes it
-                sample[field] = np.ones(len(sample["bboxes"]), dtype=np.float32)
-        return sample
+        return {**self.annotations(index, bbox_format), **self._labels(index, self._label_fields)}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not -len(self) <= index < len(self):
@@ -343,7 +351,10 @@ class DetectionDataset:
         """Sample ``index`` as an extra: annotations now, ``pixels`` (default: private copies) on first use."""
         record = self.records[index]
         validated = convert_bboxes(record.bboxes, "coco", "albumentations", record.image_hw)
-        return LazySample(self._sample(index, bbox_format), pixels or (lambda: self.load_pixels(index)), self.pixel_keys, validated)
+        # The mixers read the validated boxes; the Compose-format ones only when something asks.
+        bboxes = Deferred(functools.partial(convert_bboxes, validated, "albumentations", bbox_format, record.image_hw))
+        annotations = {"bboxes": bboxes, **self._labels(index, self._label_fields)}
+        return LazySample(annotations, pixels or (lambda: self.load_pixels(index)), self.pixel_keys, validated)
 
     @property
     def pixel_keys(self) -> tuple[str, ...]:

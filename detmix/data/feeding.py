@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import albumentations as A
 import numpy as np
@@ -26,8 +26,14 @@ def find_mixers(transform: Any) -> list[MixingTransform]:
     return []
 
 
+class Deferred(NamedTuple):
+    """An annotation of a :class:`LazySample` computed on first access."""
+
+    compute: Callable[[], Any]
+
+
 class LazySample(Mapping[str, Any]):
-    """A sample whose annotations are ready and whose pixels (``pixel_keys``) load on first access.
+    """A sample whose annotations are ready (or :class:`Deferred`) and whose pixels (``pixel_keys``) load on first access.
 
     ``validated_bboxes`` (the attribute the mixers look for, see
     :data:`detmix.transforms.extras.VALIDATED_BBOXES`) holds the same boxes in Albumentations'
@@ -50,7 +56,10 @@ class LazySample(Mapping[str, Any]):
         if key not in self._values and key in self._keys and self._load_pixels is not None:
             self._values.update(self._load_pixels())
             self._load_pixels = None
-        return self._values[key]
+        value = self._values[key]
+        if isinstance(value, Deferred):
+            value = self._values[key] = value.compute()
+        return value
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)

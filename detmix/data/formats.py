@@ -19,6 +19,11 @@ def convert_bboxes(bboxes: np.ndarray, source: str, target: str, image_hw: tuple
     return np.asarray(converted, dtype=np.float32)
 
 
+#: Least width and height of a kept box, in pixels of the image as loaded: float32 coordinates
+#: (records, Albumentations' normalized boxes) cannot keep a thinner box apart from a line.
+MIN_BOX_SIDE = 0.01
+
+
 def clip_xywh(x: float, y: float, w: float, h: float, image_hw: tuple[int, int]) -> tuple[float, float, float, float] | None:
     """A COCO pixel box clipped to the image, or None when nothing of it is inside or it is not finite."""
     if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(w) and math.isfinite(h)):  # no generator: called per annotation

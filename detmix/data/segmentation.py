@@ -87,8 +87,10 @@ def check_polygon(polygon: Any, image_hw: tuple[int, int]) -> None:
         raise ValueError(f"polygon coordinates must be numbers, got {short_repr(polygon)}")
     height, width = image_hw
     side = max(image_hw)
+    xs, ys = polygon[0::2], polygon[1::2]
     # min/max skip a NaN that is not first, the sum does not: together they see every value
-    if not -side <= min(polygon) <= max(polygon) <= 2 * side or not math.isfinite(sum(polygon)):
+    inside = -side <= min(xs) <= max(xs) <= width + side and -side <= min(ys) <= max(ys) <= height + side
+    if not inside or not math.isfinite(sum(polygon)):
         raise ValueError(
             f"polygon coordinates must be finite and at most {side} (the longer side) outside the {width}x{height} "
             f"image, got {short_repr(polygon)}",
@@ -121,7 +123,7 @@ def runs_from_string(counts: str) -> np.ndarray:
     """Run lengths of pycocotools' compressed RLE string, decoded with numpy.
 
     Each count is a little-endian group of 5-bit chunks written as ``chr(48 + chunk)`` with bit
-    0x20 meaning "more follows" and bit 0x10 of the last chunk the sign; from the third count on
+    0x20 meaning "more follows" and bit 0x10 of the last chunk the sign; from the fourth count on
     it is stored as the difference to the count two before.
     """
     if not counts.isascii():

@@ -13,7 +13,7 @@ import numpy as np
 import yaml
 
 from detmix.data.dataset import DetectionDataset, LoadingOptions, Record, folder_argument
-from detmix.data.formats import clip_xywh
+from detmix.data.formats import MIN_BOX_SIDE, clip_xywh
 from detmix.data.headers import Header
 from detmix.data.scanning import Confinement, Problems, Skip, scan
 
@@ -216,6 +216,7 @@ class YoloDetection(DetectionDataset):
         if isinstance(header, Skip):
             return None
         image_hw = header.upright_hw
+        min_side = self.min_box_side(header)
         label_file = self._label_file(path)
         rows: list[tuple[float, float, float, float]] = []
         labels: list[int] = []
@@ -231,6 +232,9 @@ class YoloDetection(DetectionDataset):
             clipped = clip_xywh((cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height, image_hw)
             if clipped is None:
                 problems.add("label rows entirely outside their image, dropped", f"{label_file}:{number}")
+                continue
+            if min(clipped[2], clipped[3]) < min_side:
+                problems.add(f"label rows under {MIN_BOX_SIDE} px wide or high as loaded, skipped", f"{label_file}:{number}")
                 continue
             rows.append(clipped)
             labels.append(label)

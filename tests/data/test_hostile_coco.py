@@ -67,6 +67,7 @@ MALFORMED_SEGMENTATIONS = {
     "coordinate 1e8 (pycocotools: 20 s, 12 GB)": [[0, 0, 1e8, 0, 1e8, 1e8]],
     "coordinate 1e12 (pycocotools: segfault)": [[0, 0, 1e12, 0, 1e12, 1e12]],
     "vertex far outside": [[5, 4, 25, 4, 25, 200]],
+    "y past height + longer side (each axis has its own bound)": [[5, 4, 25, 4, 25, 141]],
     "outline 100x the image's": [[-80, -80, 160, 160] * 60],
     "outlines 100x the image's": [[-80, -80, 160, 160, -80, 160]] * 40,
     "nested points": [[[5, 4], [25, 4], [25, 19]]],

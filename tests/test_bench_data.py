@@ -58,3 +58,16 @@ def test_same_seed_same_files(bench_data, tmp_path: Path) -> None:
     bench_data.write_dataset(tmp_path / "b", "coco", count=2, workers=2)
     for name in ("images/000001.jpg", "labels/000001.txt", "annotations.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_bench_loader_measures_detmix_and_the_floor(bench_data, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The end-to-end benchmark runs its detmix and decode rows (Ultralytics rows only where it is installed)."""
+    pytest.importorskip("torch")
+    bench_data.write_dataset(tmp_path, "coco", count=32, workers=2)  # two batches: a warm-up and a timed one
+    bench_loader = load_tool("bench_loader")
+    code = bench_loader.main(["--data", str(tmp_path), "--paths", "detmix yolov8-like", "decode x1", "--workers", "0", "--samples", "16"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rows = [line.split() for line in out.splitlines() if line.startswith(("detmix yolov8-like", "decode x1"))]
+    assert len(rows) == 2, out
+    assert all(float(row[-4]) > 0 and 0.9 <= float(row[-2]) <= 1.1 for row in rows), out  # samples/s, decodes/sample

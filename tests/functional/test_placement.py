@@ -91,3 +91,28 @@ def test_place_keypoints_moves_scales_and_reports_visibility() -> None:
     np.testing.assert_allclose(out, [[7, 2, 0, 0.3, 4, 9], [17, 2, 0, 0, 2, 8]])
     np.testing.assert_array_equal(visible, [True, False])
     assert keypoints[0, 0] == 1.0
+
+
+@pytest.mark.parametrize("interpolation", [cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_CUBIC])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.uint16])
+@pytest.mark.parametrize("channels", [None, 1, 3, 5])
+def test_resize_and_warp_paths_render_the_same_region(
+    monkeypatch: pytest.MonkeyPatch,
+    interpolation: int,
+    dtype: type,
+    channels: int | None,
+) -> None:
+    """A large region goes through cv2.resize, a small one through cv2.warpAffine: same map, same pixels."""
+    from detmix.functional import placement as module
+
+    rng = np.random.default_rng(3)
+    shape = (37, 53) if channels is None else (37, 53, channels)
+    src = rng.integers(0, 256, shape).astype(dtype)
+    placement = Placement((37, 53), (61, 90), (-7, 5), (0, 5, 83, 66))
+    rendered = {}
+    for name, advantage in (("resize", 10**9), ("warp", 0)):
+        monkeypatch.setattr(module, "RESIZE_ADVANTAGE", advantage)
+        rendered[name] = paste_all([src], [placement], (70, 90), 0, interpolation).astype(np.float64)
+    difference = np.abs(rendered["resize"] - rendered["warp"])
+    assert difference.max() <= (0 if interpolation == cv2.INTER_NEAREST else 1.0), difference.max()
+    assert rendered["resize"].shape == (70, 90, *shape[2:])

@@ -161,7 +161,7 @@ class DetectionDataset:
         max_size: load every image with its long side at most this many pixels, aspect kept
             (scaled down only, never up), as YOLO trainers load at ``imgsz``: a JPEG at least
             2, 4 or 8 times larger is decoded at that reduced size by libjpeg (less work), then
-            resized with ``INTER_AREA``. Sizes, boxes and masks are all in loaded pixels
+            resized (``INTER_AREA`` from 2x, ``INTER_LINEAR`` below). Sizes, boxes and masks are all in loaded pixels
             (``records[i].image_hw``); the caches and the pool hold loaded images. None: load
             at full size. Default: None.
         follow_symlinks: read files whose path resolves outside the dataset's folders through a

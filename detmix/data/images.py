@@ -9,8 +9,10 @@ recorded at construction is applied here, as image viewers, annotation tools and
 A dataset built with ``max_size`` loads each image scaled down to :func:`loaded_hw`. A JPEG at
 least 2, 4 or 8 times larger than that is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself
 (OpenCV's ``IMREAD_REDUCED_COLOR_*``: fewer pixels are ever produced); every image is then
-resized with ``INTER_AREA`` (an average over the pixels each output pixel covers) to the exact
-size. Other formats have no reduced decoder, so they are decoded whole and resized.
+resized to the exact size: with ``INTER_AREA`` (an average over the pixels each output pixel
+covers) where it shrinks by 2 or more, with ``INTER_LINEAR`` below that, where bilinear already
+samples every source pixel and ``INTER_AREA`` at a fractional factor costs several times more.
+Other formats have no reduced decoder, so they are decoded whole and resized.
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ def read_rgb(path: Path, stored_hw: tuple[int, int], orientation: int = 1, size_
     if pixels.dtype not in (np.uint8, np.uint16):
         raise OSError(f"cannot decode image file {path}: unsupported pixel type {pixels.dtype}")
     if pixels.shape[:2] != target_hw:
-        pixels = cv2.resize(pixels, target_hw[::-1], interpolation=cv2.INTER_AREA)
+        factor = max(pixels.shape[0] / target_hw[0], pixels.shape[1] / target_hw[1])
+        pixels = cv2.resize(pixels, target_hw[::-1], interpolation=cv2.INTER_AREA if factor >= 2 else cv2.INTER_LINEAR)
     return upright_rgb(pixels, orientation)
 
 

@@ -135,3 +135,21 @@ def test_loaded_size_keeps_the_aspect_and_never_grows() -> None:
     assert loaded_hw((1000, 1600), 640) == (400, 640)
     assert loaded_hw((1600, 1000), 640) == (640, 400)
     assert loaded_hw((3, 10000), 100) == (1, 100)
+
+
+@pytest.mark.parametrize(("stored_hw", "size_hw", "expected"), [((90, 120), (60, 80), cv2.INTER_LINEAR), ((180, 240), (60, 80), cv2.INTER_AREA)])
+def test_the_last_resize_averages_only_from_a_factor_of_two(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stored_hw: tuple[int, int],
+    size_hw: tuple[int, int],
+    expected: int,
+) -> None:
+    """Shrinking by under 2, bilinear already samples every source pixel; INTER_AREA would cost several times more."""
+    path = tmp_path / "image.png"
+    cv2.imwrite(str(path), np.zeros((*stored_hw, 3), np.uint8))
+    used = []
+    resize = cv2.resize
+    monkeypatch.setattr(images.cv2, "resize", lambda *args, **kwargs: used.append(kwargs["interpolation"]) or resize(*args, **kwargs))
+    assert images.read_rgb(path, stored_hw, 1, size_hw).shape == (*size_hw, 3)
+    assert used == [expected]

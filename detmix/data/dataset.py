@@ -313,7 +313,8 @@ class DetectionDataset:
         return labels
 
     def _sample(self, index: int, bbox_format: str) -> dict[str, Any]:
-        return {**self.annotations(index, bbox_format), **self._labels(index, self._label_fields)}
+        record = self.records[index]
+        return {"bboxes": convert_bboxes(record.bboxes, "coco", bbox_format, record.image_hw), **self._labels(index, self._label_fields)}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not -len(self) <= index < len(self):

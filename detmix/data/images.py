@@ -110,9 +110,14 @@ def read_rgb(path: Path, stored_hw: tuple[int, int], orientation: int = 1, size_
         )
     if pixels.dtype not in (np.uint8, np.uint16):
         raise OSError(f"cannot decode image file {path}: unsupported pixel type {pixels.dtype}")
-    if pixels.shape[:2] != target_hw:
-        factor = max(pixels.shape[0] / target_hw[0], pixels.shape[1] / target_hw[1])
-        pixels = cv2.resize(pixels, target_hw[::-1], interpolation=cv2.INTER_AREA if factor >= 2 else cv2.INTER_LINEAR)
+    # libjpeg's reduced image spans ``denominator`` times its size in file pixels: where a side is
+    # no multiple of it, the last row or column averages the encoder's padding. Scale that whole
+    # span, then keep the image's own part, so pixels stay where the (scaled) boxes say.
+    spanned_hw = tuple(round(t * side * denominator / s) for t, side, s in zip(target_hw, pixels.shape[:2], stored_hw))
+    if pixels.shape[:2] != spanned_hw:
+        factor = max(pixels.shape[0] / spanned_hw[0], pixels.shape[1] / spanned_hw[1])
+        pixels = cv2.resize(pixels, spanned_hw[::-1], interpolation=cv2.INTER_AREA if factor >= 2 else cv2.INTER_LINEAR)
+    pixels = pixels[: target_hw[0], : target_hw[1]]
     return upright_rgb(pixels, orientation)
 
 

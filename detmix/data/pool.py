@@ -6,7 +6,9 @@ dataset has masks) as read-only arrays, bounded by a count and by bytes: a store
 least recently used sample first; the pool, the oldest sample it was given (first in, first out).
 
 Nothing a store holds is ever handed to a dataset's caller: the dataset copies what it returns.
-The arrays are read-only so that a slip would raise rather than corrupt later samples. A store
+The mixers do get the pool's arrays uncopied, as extras: they only read extras and always
+return new arrays (tested for every mixer). The arrays are read-only so that a slip would raise
+rather than corrupt later samples. A store
 may be used from several threads (a thread-based loader): a lock guards its bookkeeping, and a
 forked process (a DataLoader worker) makes itself a new one, in case another thread of the
 parent held it at the fork.

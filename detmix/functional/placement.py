@@ -22,8 +22,9 @@ MAX_WARP_CHANNELS = 4
 #: thread, bilinear: about 7 ns against 1.7): resizing the whole source and copying the region
 #: out is cheaper while the region is more than this fraction of the scaled source.
 RESIZE_ADVANTAGE = 4
-#: Dtypes cv2.resize takes with every interpolation offered (warps take the rest).
-RESIZE_DTYPES = (np.uint8, np.uint16, np.int16, np.float32)
+#: Dtypes whose resize and warp agree (within a step): the warp interpolates int16 in 1/32
+#: fixed-point steps, hundreds of steps off the resize, so int16 (like int8 and int32) always warps.
+RESIZE_DTYPES = (np.uint8, np.uint16, np.float32)
 #: The cv2.resize flag giving what the warp gives: nearest identical (resize's plain nearest
 #: floors the unshifted coordinate, its EXACT variant uses the pixel-centre convention the warp
 #: follows), bilinear and bicubic within one step of uint8 rounding. Lanczos stays a warp:

@@ -153,3 +153,29 @@ def test_the_last_resize_averages_only_from_a_factor_of_two(
     monkeypatch.setattr(images.cv2, "resize", lambda *args, **kwargs: used.append(kwargs["interpolation"]) or resize(*args, **kwargs))
     assert images.read_rgb(path, stored_hw, 1, size_hw).shape == (*size_hw, 3)
     assert used == [expected]
+
+
+@pytest.mark.parametrize("orientation", [1, 3])
+@pytest.mark.parametrize("max_size", [125, 250, 500])
+def test_reduced_decoding_of_sides_that_are_no_multiple_keeps_pixels_under_their_boxes(tmp_path: Path, orientation: int, max_size: int) -> None:
+    """A 1001-pixel JPEG decoded at 1/8, 1/4, 1/2: libjpeg's padded last column must not shift the image."""
+    upright = np.full((1001, 1001, 3), 10, np.uint8)
+    upright[:, 961:] = 250  # a 40-pixel strip at the right edge
+    stored = np.rot90(upright, 2) if orientation == 3 else upright  # orientation 3: turn 180 degrees to view
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(stored)).save(buffer, "JPEG", quality=95, exif=exif.tobytes())
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "strip.jpg").write_bytes(buffer.getvalue())
+    images_ = [{"id": 1, "file_name": "strip.jpg", "height": 1001, "width": 1001}]
+    annotation = {"id": 1, "image_id": 1, "category_id": CATEGORIES[0]["id"], "bbox": [961, 0, 40, 1001], "iscrowd": 0}
+    data = {"images": images_, "annotations": [annotation], "categories": CATEGORIES}
+    dataset = detmix.CocoDetection(tmp_path / "images", save_json(tmp_path / "a.json", data), max_size=max_size)
+    sample = dataset[0]
+    x0 = sample["bboxes"][0][0]
+    row = sample["image"][max_size // 2, :, 1].astype(int)
+    assert x0 == pytest.approx(961 * max_size / 1001, abs=1e-3)
+    before = int(np.floor(x0))
+    assert row[: before - 1].max() < 60 and row[before - 1] < 160, row[before - 4 :]  # dark outside the box, half a pixel of blur
+    assert row[int(np.ceil(x0)) + 1 :].min() > 200, row[int(x0) - 4 :]  # bright from a pixel after its start

@@ -62,6 +62,7 @@ class Record:
     annotation_ids: tuple[Any, ...] = ()  # COCO: the ids of the annotations behind the boxes
     orientation: int = 1  # EXIF orientation read from the header at construction
     file_hw: tuple[int, int] | None = None  # upright (height, width) in the file, where max_size scales it down
+    polygons: tuple[np.ndarray | None, ...] = ()  # YOLO: per box its normalized (K, 2) float32 polygon or None; () without polygons
 
     def __post_init__(self) -> None:
         self.bboxes.flags.writeable = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,32 +73,47 @@ def names_in_order(mapping: Mapping[Any, Any], where: str = "") -> list[Any]:
     return [mapping[k] for k in indices]
 
 
-def parse_row(line: str, num_classes: int | None) -> tuple[int, list[float]]:
-    """``class cx cy w h`` of one label row; ValueError saying what is wrong with it.
+def parse_row(line: str, num_classes: int | None) -> tuple[int, tuple[float, float, float, float], np.ndarray | None]:
+    """The class, normalized ``x y w h`` extent and polygon of one label row; ValueError saying what is wrong with it.
 
-    The class must be an integer below ``num_classes`` (below :data:`MAX_CLASSES_WITHOUT_NAMES`
-    when None).
+    A row is a box, ``class cx cy w h`` (5 columns), or a polygon as Ultralytics' segment labels
+    write it, ``class x1 y1 ... xn yn`` with n >= 3 (an odd number of columns from 7): its box is
+    its vertices' extent and its vertices come back as a read-only float32 ``(n, 2)`` array, as
+    written (None for a box). The class must be an integer below ``num_classes`` (below
+    :data:`MAX_CLASSES_WITHOUT_NAMES` when None).
     """
     fields = line.split()
-    if len(fields) != 5:
-        raise ValueError(f"expected 5 columns (class cx cy w h), got {len(fields)}")
-    try:
-        number = float(fields[0])
-        values = [float(v) for v in fields[1:]]
+    count = len(fields)
+    if count != 5 and (count < 7 or count % 2 == 0):
+        why = f"{count - 1} coordinates after the class do not pair into x y vertices" if count % 2 == 0 else f"a polygon needs 3 or more vertices, got {count // 2}"
+        raise ValueError(f"expected 5 columns (class cx cy w h) or an odd number from 7 (class x1 y1 ... xn yn), got {count}: {why}")
+    try:  # plain floats for the 5 values of a box, one numpy pass over a polygon's hundreds
+        values = [float(v) for v in fields] if count == 5 else np.array(fields, dtype=np.float64)
     except ValueError:
         raise ValueError(f"non-numeric value in {line.strip()!r}") from None
-    if not all(math.isfinite(v) for v in (number, *values)):
+    if not (all(map(math.isfinite, values)) if count == 5 else np.isfinite(values).all()):
         raise ValueError(f"non-finite value in {line.strip()!r}")
+    number = float(values[0])
     limit = MAX_CLASSES_WITHOUT_NAMES if num_classes is None else num_classes
     if not 0 <= number < limit or number != int(number):
         hint = " without names; pass names for more classes" if num_classes is None else ""
         raise ValueError(f"class {fields[0]} outside 0..{limit - 1}{hint}")
-    cx, cy, w, h = values
-    if w <= 0 or h <= 0:
-        raise ValueError(f"non-positive width or height in {line.strip()!r}")
-    if min(cx - w / 2, cy - h / 2) < -ROUNDING or max(cx + w / 2, cy + h / 2) > 1 + ROUNDING:
-        raise ValueError(f"box outside [0, 1] in {line.strip()!r}")
-    return int(number), values
+    if count == 5:
+        cx, cy, w, h = values[1:]
+        if w <= 0 or h <= 0:
+            raise ValueError(f"non-positive width or height in {line.strip()!r}")
+        if min(cx - w / 2, cy - h / 2) < -ROUNDING or max(cx + w / 2, cy + h / 2) > 1 + ROUNDING:
+            raise ValueError(f"box outside [0, 1] in {line.strip()!r}")
+        return int(number), (cx - w / 2, cy - h / 2, w, h), None
+    vertices = values[1:].reshape(-1, 2)
+    if vertices.min() < -ROUNDING or vertices.max() > 1 + ROUNDING:
+        raise ValueError(f"polygon vertex outside [0, 1] in {line.strip()!r}")
+    (x0, y0), (x1, y1) = vertices.min(axis=0).tolist(), vertices.max(axis=0).tolist()
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"polygon of zero width or height in {line.strip()!r}")
+    polygon = vertices.astype(np.float32)
+    polygon.flags.writeable = False
+    return int(number), (x0, y0, x1 - x0, y1 - y0), polygon
 
 
 def is_folder_entry(entry: os.DirEntry[str]) -> bool:
@@ -141,13 +157,16 @@ def find_images(images_dir: Path, follow_symlinks: bool, problems: Problems) -> 
 
 
 class YoloDetection(DetectionDataset):
-    """A YOLO-format dataset (one ``class cx cy w h`` row per object, normalized) feeding the mixers.
+    """A YOLO-format dataset (one ``class cx cy w h`` or ``class x1 y1 ... xn yn`` row per object, normalized) feeding the mixers.
 
     Samples are the same dicts as :class:`CocoDetection`'s; ``image_id`` is the image's path
-    relative to ``images_dir``. A missing label file means an image without objects. Malformed
-    rows (wrong column count, non-numeric, class out of range, coordinates outside [0, 1] beyond
-    rounding, non-positive size) are skipped with one warning naming file and line. A class id
-    is the class index as is: ``classes[id]`` is its name.
+    relative to ``images_dir``. A missing label file means an image without objects. A polygon
+    row (segment labels, as Ultralytics' ``convert_coco(use_segments=True)`` and Roboflow write
+    them; a file may mix them with box rows) gives the box of its vertices' extent, and its
+    vertices are kept in ``records[i].polygons``. Malformed rows (wrong column count, non-numeric,
+    class out of range, coordinates outside [0, 1] beyond rounding, non-positive size, a polygon
+    of zero width or height) are skipped with one warning naming file and line. A class id is
+    the class index as is: ``classes[id]`` is its name.
 
     Args:
         images_dir: folder of images (searched recursively, each real folder once).
@@ -220,16 +239,17 @@ class YoloDetection(DetectionDataset):
         label_file = self._label_file(path)
         rows: list[tuple[float, float, float, float]] = []
         labels: list[int] = []
+        polygons: list[np.ndarray | None] = []
         for number, line in enumerate([] if isinstance(lines, Skip) else lines, start=1):
             if not line.strip():
                 continue
             try:
-                label, (cx, cy, w, h) = parse_row(line, None if names is None else len(names))
+                label, (x, y, w, h), polygon = parse_row(line, None if names is None else len(names))
             except ValueError as error:
                 problems.add("malformed label rows, skipped", f"{label_file}:{number} ({error})")
                 continue
             height, width = image_hw
-            clipped = clip_xywh((cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height, image_hw)
+            clipped = clip_xywh(x * width, y * height, w * width, h * height, image_hw)
             if clipped is None:
                 problems.add("label rows entirely outside their image, dropped", f"{label_file}:{number}")
                 continue
@@ -238,6 +258,8 @@ class YoloDetection(DetectionDataset):
                 continue
             rows.append(clipped)
             labels.append(label)
+            polygons.append(polygon)
         image_id = path.relative_to(self.images_dir).as_posix()
         boxes = np.array(rows, np.float32).reshape(-1, 4)
-        return self.make_record(path, header, boxes, np.array(labels, np.int64), image_id)
+        record = self.make_record(path, header, boxes, np.array(labels, np.int64), image_id)
+        return replace(record, polygons=tuple(polygons)) if any(p is not None for p in polygons) else record

@@ -101,3 +101,17 @@ def coco_rle(mask: np.ndarray, compressed: bool = True) -> dict[str, Any]:
     flat = mask.astype(np.uint8).flatten(order="F")  # COCO runs are column-major, background first
     runs = np.diff(np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1, [flat.size])))
     return {"size": list(mask.shape), "counts": ([0] if flat[0] else []) + [int(v) for v in runs]}
+
+
+def polygon_row(class_id: int, vertices_xy: np.ndarray) -> str:
+    """A YOLO segment label row, ``class x1 y1 ... xn yn``, 6 decimals as Ultralytics' exporters write them."""
+    return f"{class_id} " + " ".join(f"{v:.6f}" for v in np.asarray(vertices_xy).ravel())
+
+
+def png_with_orientation(path: Path, upright: np.ndarray, orientation: int) -> None:
+    """``upright`` (BGR) saved as a PNG stored turned so that EXIF ``orientation`` 1 or 6 shows it upright."""
+    stored = np.ascontiguousarray(np.rot90(upright, 1)) if orientation == 6 else upright
+    png = encode(path, stored)
+    if orientation != 1:
+        png = png[:-12] + png_chunk(b"eXIf", exif_orientation_payload(orientation)) + png[-12:]  # before IEND
+    path.write_bytes(png)

@@ -251,7 +251,7 @@ class CocoDetection(DetectionDataset):
         self,
         image_id: Any,
         image_hw: tuple[int, int],
-        min_side: float,
+        min_side: tuple[float, float],
         class_of: dict[Any, int],
         problems: Problems,
     ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
@@ -319,7 +319,7 @@ def object_box(
     *,
     include_crowd: bool,
     masks: bool,
-    min_side: float = 0.0,
+    min_side: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[float, ...] | None:
     """The clipped ``[x, y, w, h]`` of an annotation on an ``image_hw`` image; None for a crowd left out.
 
@@ -347,7 +347,7 @@ def object_box(
     if clipped is None:
         height, width = image_hw
         raise SkippedAnnotation("annotations entirely outside their image, dropped", f"bbox {bbox}, image {width}x{height}")
-    if min(clipped[2], clipped[3]) < min_side:
+    if clipped[2] < min_side[0] or clipped[3] < min_side[1]:
         raise SkippedAnnotation(f"annotations under {MIN_BOX_SIDE} px wide or high as loaded, skipped", f"bbox {bbox}")
     segmentation = ann.get("segmentation")
     if masks and segmentation not in (None, []) and (reason := segmentation_problem(segmentation, image_hw)):

@@ -255,11 +255,15 @@ class DetectionDataset:
             return Skip(f"images over max_image_pixels={self.max_image_pixels}, skipped", f"{path} ({height}x{width})")
         return header
 
-    def min_box_side(self, header: Header) -> float:
-        """:data:`MIN_BOX_SIDE` in the pixels of the image's file (boxes are checked before ``max_size`` scales them)."""
+    def min_box_side(self, header: Header) -> tuple[float, float]:
+        """:data:`MIN_BOX_SIDE` as ``(width, height)`` in the pixels of the image's file, per axis.
+
+        Boxes are checked before ``max_size`` scales them, and the two axes may scale differently
+        (each loaded side is rounded, and at least one pixel).
+        """
         file_hw = header.upright_hw
         image_hw = loaded_hw(file_hw, self.max_size)
-        return MIN_BOX_SIDE * max(file_hw[0] / image_hw[0], file_hw[1] / image_hw[1])
+        return MIN_BOX_SIDE * file_hw[1] / image_hw[1], MIN_BOX_SIDE * file_hw[0] / image_hw[0]
 
     def make_record(self, path: Path, header: Header, bboxes: np.ndarray, class_labels: np.ndarray, image_id: Any, annotation_ids: tuple[Any, ...] = ()) -> Record:
         """The record of an image: ``bboxes`` (COCO pixels of the upright file, clipped) scaled to its loaded size."""

@@ -253,7 +253,7 @@ class YoloDetection(DetectionDataset):
             if clipped is None:
                 problems.add("label rows entirely outside their image, dropped", f"{label_file}:{number}")
                 continue
-            if min(clipped[2], clipped[3]) < min_side:
+            if clipped[2] < min_side[0] or clipped[3] < min_side[1]:
                 problems.add(f"label rows under {MIN_BOX_SIDE} px wide or high as loaded, skipped", f"{label_file}:{number}")
                 continue
             rows.append(clipped)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import albumentations as A
+import numpy as np
 import pytest
 
 import detmix
@@ -39,3 +40,16 @@ def test_yolo_rows_under_the_least_side_are_named_skips(tmp_path: Path) -> None:
         dataset = detmix.YoloDetection(tmp_path / "images", names=["a", "b"], transform=mosaic_compose())
     assert dataset.records[0].class_labels.tolist() == [1]
     assert len(dataset[0]["bboxes"]) >= 1
+
+
+def test_the_least_side_is_per_axis(tmp_path: Path) -> None:
+    """A 1 x 1000 image loads at 1 x 8 with max_size=8: a box 1 px high and 500 wide (4 loaded px) stays."""
+    write_image(tmp_path / "images" / "strip.png", 1, 1000, seed=0)
+    data = {
+        "images": [{"id": 1, "file_name": "strip.png", "height": 1, "width": 1000}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 3, "bbox": [100, 0, 500, 1], "iscrowd": 0}],
+        "categories": [{"id": 3, "name": "cat"}],
+    }
+    dataset = detmix.CocoDetection(tmp_path / "images", save_json(tmp_path / "a.json", data), max_size=8)
+    assert dataset.records[0].image_hw == (1, 8)
+    np.testing.assert_allclose(dataset[0]["bboxes"], [[0.8, 0.0, 4.0, 1.0]], atol=1e-5)

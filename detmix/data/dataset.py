@@ -265,7 +265,16 @@ class DetectionDataset:
         image_hw = loaded_hw(file_hw, self.max_size)
         return MIN_BOX_SIDE * file_hw[1] / image_hw[1], MIN_BOX_SIDE * file_hw[0] / image_hw[0]
 
-    def make_record(self, path: Path, header: Header, bboxes: np.ndarray, class_labels: np.ndarray, image_id: Any, annotation_ids: tuple[Any, ...] = ()) -> Record:
+    def make_record(
+        self,
+        path: Path,
+        header: Header,
+        bboxes: np.ndarray,
+        class_labels: np.ndarray,
+        image_id: Any,
+        annotation_ids: tuple[Any, ...] = (),
+        polygons: tuple[np.ndarray | None, ...] = (),
+    ) -> Record:
         """The record of an image: ``bboxes`` (COCO pixels of the upright file, clipped) scaled to its loaded size."""
         file_hw = header.upright_hw
         image_hw = loaded_hw(file_hw, self.max_size)
@@ -274,7 +283,7 @@ class DetectionDataset:
             corners = np.hstack([bboxes[:, :2], bboxes[:, :2] + bboxes[:, 2:]]) * scale
             corners = np.minimum(corners, [image_hw[1], image_hw[0]] * 2)
             bboxes = np.hstack([corners[:, :2], corners[:, 2:] - corners[:, :2]]).astype(np.float32)
-        return Record(path, image_hw, bboxes, class_labels, image_id, annotation_ids, header.orientation, file_hw)
+        return Record(path, image_hw, bboxes, class_labels, image_id, annotation_ids, header.orientation, file_hw, polygons)
 
     # ----- samples -----------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -261,5 +260,5 @@ class YoloDetection(DetectionDataset):
             polygons.append(polygon)
         image_id = path.relative_to(self.images_dir).as_posix()
         boxes = np.array(rows, np.float32).reshape(-1, 4)
-        record = self.make_record(path, header, boxes, np.array(labels, np.int64), image_id)
-        return replace(record, polygons=tuple(polygons)) if any(p is not None for p in polygons) else record
+        kept_polygons = tuple(polygons) if any(p is not None for p in polygons) else ()
+        return self.make_record(path, header, boxes, np.array(labels, np.int64), image_id, polygons=kept_polygons)

@@ -8,6 +8,9 @@ Albumentations' (``normalize_bboxes`` / ``denormalize_bboxes``); these functions
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import cv2
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -71,3 +74,24 @@ def points_in_region(points_xy: np.ndarray, region_xyxy: XYXY) -> np.ndarray:
     x0, y0, x1, y1 = region_xyxy
     x, y = points_xy[:, 0], points_xy[:, 1]
     return (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
+
+
+def mask_boxes(masks: np.ndarray | Sequence[np.ndarray], windows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(boxes, counts)``: the tight pixel box of each mask's nonzero pixels and their count.
+
+    ``masks`` are uint8 ``(H, W)`` planes; ``boxes`` is ``(N, 4)`` float64 xyxy (all zero for an
+    empty mask), ``counts`` ``(N,)`` int64. With ``windows`` (``(N, 4)`` integer xyxy, each
+    plane known to be zero outside its window) only the windows are read.
+    """
+    boxes = np.zeros((len(masks), 4))
+    counts = np.zeros(len(masks), np.int64)
+    for row, plane in enumerate(masks):
+        x0, y0, x1, y1 = (0, 0, plane.shape[1], plane.shape[0]) if windows is None else windows[row]
+        if x1 <= x0 or y1 <= y0:
+            continue
+        view = plane[y0:y1, x0:x1]
+        x, y, w, h = cv2.boundingRect(view)
+        if w:
+            boxes[row] = x0 + x, y0 + y, x0 + x + w, y0 + y + h
+            counts[row] = cv2.countNonZero(view)
+    return boxes, counts

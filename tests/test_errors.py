@@ -89,7 +89,9 @@ def test_extra_that_is_not_a_dict(name: str) -> None:
 def test_unsupported_image_dtype_and_target(name: str) -> None:
     with pytest.raises(ValueError, match="expected a uint8 or float32 image, got dtype uint16"):
         run(name, lambda call, extras: call.update(image=call["image"].astype(np.uint16)))
-    with pytest.raises(ValueError, match="got unsupported target 'masks'"):
+    with pytest.raises(ValueError, match="got unsupported target 'images'"):
+        run(name, lambda call, extras: call.update(images=[call["image"]]))
+    with pytest.raises(ValueError, match="every extra needs 'masks'"):
         run(name, lambda call, extras: call.update(masks=[call.pop("mask")]))
     with pytest.raises(ValueError, match="expected a mask of dtype .*; got int64"):
         run(name, lambda call, extras: call.update(mask=call["mask"].astype(np.int64)))

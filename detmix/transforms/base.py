@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 from albumentations.core.bbox_utils import BboxProcessor, denormalize_bboxes, filter_bboxes, normalize_bboxes
@@ -22,8 +22,10 @@ from albumentations.core.type_definitions import (
 from albumentations.core.utils import DataProcessor
 
 from detmix import boxes as B
+from detmix.functional.instances import PlacedInstances
 from detmix.functional.placement import Fill
-from detmix.transforms.extras import ExtrasIntake
+from detmix.transforms.extras import Extra, ExtrasIntake
+from detmix.transforms.instances import mask_index_column, masks_per_box
 
 #: Tolerance for comparing visible fractions against thresholds.
 VISIBILITY_EPS = 1e-9
@@ -32,6 +34,16 @@ COORDINATE_COLUMNS = {"bboxes": NUM_BBOXES_COLUMNS_IN_ALBUMENTATIONS, "keypoints
 AnnotationTarget = Literal["bboxes", "keypoints"]
 
 
+class Instances(NamedTuple):
+    """A mixer's instance masks for one call, made before any target is transformed.
+
+    Albumentations hands ``masks`` and ``bboxes`` to separate methods in no fixed order, and
+    each output box is its mask's extent: so both are settled once, up front, from the data.
+    """
+
+    masks: np.ndarray  # (N, H, W) uint8: one plane per candidate box, primary's first
+    boxes: np.ndarray  # (N, 4) pixel xyxy: each plane's tight extent
+    keep: np.ndarray  # (N,) bool: the box rule's verdict on each
 
 
 _MIXING_ON: ContextVar[bool] = ContextVar("detmix_mixing_on", default=True)
@@ -56,6 +68,8 @@ class MixingTransform(ExtrasIntake, DualTransform):
 
     _targets = (Targets.IMAGE, Targets.MASK, Targets.BBOXES, Targets.KEYPOINTS)
     extras_needed: ClassVar[int]
+    #: Least visible fraction of a box this mixer keeps, besides ``BboxParams.min_visibility``.
+    min_visibility: float = 0.0
 
     def __init__(
         self,
@@ -148,23 +162,77 @@ class MixingTransform(ExtrasIntake, DualTransform):
         visibility: np.ndarray,
         canvas_hw: tuple[int, int],
         dtype: np.dtype,
-        min_visibility: float = 0.0,
+        instances: Instances | None = None,
     ) -> np.ndarray:
         """Apply the box rule and normalize the survivors to ``canvas_hw``.
 
         A box is dropped when nothing of it is visible, when its visible fraction is below
-        ``max(BboxParams.min_visibility, min_visibility)``, or when Albumentations'
+        ``max(BboxParams.min_visibility, self.min_visibility)``, or when Albumentations'
         ``filter_bboxes`` rejects it by the Compose's ``min_area``/``min_width``/``min_height``/
-        ``max_accept_ratio``.
+        ``max_accept_ratio``. With ``instances`` each box is its mask's extent and the verdict
+        is theirs, and the boxes' :data:`~detmix.transforms.instances.MASK_INDICES` count
+        ``0 .. n-1``, the positions of their masks in the output.
         """
+        if instances is None:
+            return normalize_bboxes(boxes, canvas_hw)[self.box_rule(boxes, visibility, canvas_hw)].astype(dtype)
+        boxes = boxes.copy()
+        boxes[:, :4] = instances.boxes
+        kept = normalize_bboxes(boxes, canvas_hw)[instances.keep]
+        column = mask_index_column(self._bbox_label_fields())
+        if column is not None:
+            kept[:, column] = np.arange(len(kept))
+        return kept.astype(dtype)
+
+    def box_rule(self, boxes: np.ndarray, visibility: np.ndarray, canvas_hw: tuple[int, int]) -> np.ndarray:
+        """Which pixel ``boxes`` of the given visible fractions the rule of :meth:`keep_visible_bboxes` keeps."""
         processor = self.get_processor("bboxes")
         params = processor.params if isinstance(processor, BboxProcessor) else None
-        threshold = max(params.min_visibility if params else 0.0, min_visibility)
-        normalized = normalize_bboxes(boxes, canvas_hw)
+        threshold = max(params.min_visibility if params else 0.0, self.min_visibility)
         keep = (B.box_areas(boxes) > 0) & (visibility >= threshold - VISIBILITY_EPS)
         if params is not None and keep.any() and _has_size_rules(params):
-            keep &= _passes_size_rules(normalized, canvas_hw, params)
-        return normalized[keep].astype(dtype)
+            keep &= _passes_size_rules(normalize_bboxes(boxes[:, :4], canvas_hw), canvas_hw, params)
+        return keep
+
+    def _bbox_label_fields(self) -> list[str]:
+        processor = self.get_processor("bboxes")
+        return list(processor.params.label_fields or []) if processor else []
+
+    # ----- instance masks ----------------------------------------------------------------------
+
+    def place_instances(self, sources: list[list[np.ndarray]], params: dict[str, Any]) -> PlacedInstances:
+        """Each source's instance masks (primary's first, one per box) on the output canvas."""
+        raise NotImplementedError
+
+    def apply_with_params(self, params: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """As Albumentations does, but with instance ``masks`` settled first (see :class:`Instances`).
+
+        The output ``masks`` hold one plane per output box, in box order (an empty list when no
+        box is left: Albumentations' transforms take no empty stack).
+        """
+        if kwargs.get("masks") is None:
+            return super().apply_with_params(params, *args, **kwargs)
+        instances = params["instances"] = self._instances(kwargs, params)
+        result = super().apply_with_params(params, *args, **kwargs)
+        kept = instances.masks[instances.keep]
+        result["masks"] = kept if len(kept) else []
+        return result
+
+    def apply_to_masks(self, masks: np.ndarray, *args: Any, **params: Any) -> np.ndarray:
+        """Left as they are here: :meth:`apply_with_params` puts the mixed masks in their place."""
+        return masks
+
+    def _instances(self, data: dict[str, Any], params: dict[str, Any]) -> Instances:
+        column = mask_index_column(self._bbox_label_fields())
+        extras: list[Extra] = params["extras"]
+        primary_boxes, *extra_boxes = self.aligned("bboxes", [data["bboxes"], *(e["bboxes"] for e in extras)])
+        sources = [masks_per_box(data["masks"], primary_boxes, column, f"{self._name}: primary")]
+        for index, (extra, boxes) in enumerate(zip(extras, extra_boxes)):
+            sources.append(masks_per_box(extra["masks"], boxes, column, f"{self._name}: extra {index} under '{self.metadata_key}'"))
+        placed = self.place_instances(sources, params)
+        boxes, counts = B.mask_boxes(placed.masks, placed.windows)
+        whole = placed.whole_areas
+        visibility = np.divide(counts, whole, out=np.zeros(len(whole)), where=whole > 0)
+        return Instances(placed.masks, boxes, self.box_rule(boxes, visibility, placed.masks.shape[1:]))
 
     def keep_visible_keypoints(self, keypoints: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """Drop hidden keypoints when the Compose's ``KeypointParams.remove_invisible`` says so."""

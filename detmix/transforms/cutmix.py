@@ -9,7 +9,8 @@ import numpy as np
 from pydantic import Field
 
 from detmix.functional import cutmix as fcutmix
-from detmix.functional.placement import Fill, Placement, letterbox_placement
+from detmix.functional.instances import PlacedInstances, clear_rect, place_instance_masks
+from detmix.functional.placement import Fill, Placement, identity_placement, letterbox_placement
 from detmix.transforms.base import MixingTransform, checked_fill
 from detmix.transforms.extras import Extra
 from detmix.transforms.schema import BetaParameter, FillValue, MixingInitSchema
@@ -97,7 +98,15 @@ class CutMix(MixingTransform):
     ) -> np.ndarray:
         primary, other = self.pixel_bboxes([bboxes, extras[0]["bboxes"]], [shape[:2], placement.src_hw])
         boxes, visibility = fcutmix.cutmix_bboxes(primary, other, placement, rect)
-        return self.keep_visible_bboxes(boxes, visibility, shape[:2], bboxes.dtype, self.min_visibility)
+        return self.keep_visible_bboxes(boxes, visibility, shape[:2], bboxes.dtype, params.get("instances"))
+
+    def place_instances(self, sources: list[list[np.ndarray]], params: dict[str, Any]) -> PlacedInstances:
+        """The primary's masks less the rectangle, and the extra's masks inside it."""
+        image_hw, rect = params["shape"][:2], params["rect"]
+        placements = [identity_placement(image_hw), params["placement"].restricted_to(rect)]
+        placed = place_instance_masks(sources, placements, image_hw, self.mask_interpolation)
+        clear_rect(placed, slice(0, len(sources[0])), rect)
+        return placed
 
     def apply_to_keypoints(
         self,

@@ -6,6 +6,8 @@ Required keys of each dict:
     ``image``: ``np.ndarray`` with the primary image's dtype and channels (any height and width).
     ``bboxes`` and every label field of the Compose's ``BboxParams``: when the call has ``bboxes``.
     ``mask``: when the call has ``mask`` (same height and width as the extra's image).
+    ``masks``: when the call has ``masks``: one uint8 instance mask per box, in box order (a list
+    of arrays or an ``(N, H, W)`` array of the extra's image size; an empty list for none).
     ``keypoints`` and every label field of ``KeypointParams``: when the call has ``keypoints``.
 
 Boxes and keypoints of an extra are in the Compose's declared format; they are converted and
@@ -27,12 +29,14 @@ import numpy as np
 from albumentations.core.bbox_utils import BboxProcessor
 from albumentations.core.utils import DataProcessor
 
+from detmix.transforms.instances import MASK_INDICES, checked_mask_stack
+
 IMAGE_DTYPES = (np.uint8, np.float32)
 #: Mask dtypes OpenCV warps with every interpolation, and those it warps only with INTER_NEAREST.
 MASK_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
 NEAREST_ONLY_MASK_DTYPES = (np.int8, np.int32)
 #: Targets Albumentations knows but a mixing transform cannot honour.
-UNSUPPORTED_TARGETS = ("images", "masks", "volume", "volumes", "mask3d", "masks3d")
+UNSUPPORTED_TARGETS = ("images", "volume", "volumes", "mask3d", "masks3d")
 #: Attribute of an extra (a mapping object) holding its boxes already in Albumentations' own
 #: format: normalized ``x_min, y_min, x_max, y_max``, float32 ``(N, 4)``, valid and inside the
 #: image. detmix's datasets set it on the extras they hand over, whose boxes were checked when
@@ -45,6 +49,7 @@ class Extra(TypedDict):
 
     image: np.ndarray
     mask: np.ndarray | None
+    masks: Sequence[np.ndarray] | None
     bboxes: np.ndarray | None
     keypoints: np.ndarray | None
 
@@ -84,7 +89,7 @@ class ExtrasIntake:
     def _check_targets(self, data: Mapping[str, Any]) -> None:
         unsupported = [key for key in (*UNSUPPORTED_TARGETS, *self._additional_targets) if data.get(key) is not None]
         if unsupported:
-            raise ValueError(f"{self._name} transforms image, mask, bboxes and keypoints; got unsupported target '{unsupported[0]}'")
+            raise ValueError(f"{self._name} transforms image, mask, masks, bboxes and keypoints; got unsupported target '{unsupported[0]}'")
         image = data["image"]
         if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
             raise TypeError(f"{self._name}: expected image as an (H, W) or (H, W, C) numpy array, got {_describe(image)}")
@@ -92,6 +97,10 @@ class ExtrasIntake:
             raise ValueError(f"{self._name}: expected a uint8 or float32 image, got dtype {image.dtype}")
         if image.size == 0:
             raise ValueError(f"{self._name}: expected a primary image with at least one row, column and channel, got shape {image.shape}")
+        if data.get("masks") is not None:
+            checked_mask_stack(data["masks"], image.shape[:2], f"{self._name}: primary")
+            if data.get("bboxes") is None:
+                raise ValueError(f"{self._name}: masks are instance masks, one per box: the call needs bboxes with them")
         mask = data.get("mask")
         if mask is None or mask.dtype in MASK_DTYPES:
             return
@@ -119,9 +128,13 @@ class ExtrasIntake:
             )
         if min(image.shape[:2]) < 1:
             raise ValueError(f"{where}: image has no pixels, shape {image.shape}")
-        extra: Extra = {"image": image, "mask": None, "bboxes": None, "keypoints": None}
+        extra: Extra = {"image": image, "mask": None, "masks": None, "bboxes": None, "keypoints": None}
         if data.get("mask") is not None:
             extra["mask"] = self._extra_mask(item, where, image, data["mask"])
+        if data.get("masks") is not None:
+            if item.get("masks") is None:
+                raise ValueError(f"{where}: the primary has masks, so every extra needs 'masks', one uint8 mask per box (an empty list for none)")
+            extra["masks"] = checked_mask_stack(item["masks"], image.shape[:2], where)
         for target in ("bboxes", "keypoints"):
             if data.get(target) is not None:
                 extra[target] = self._encode(target, item, where, image)
@@ -139,9 +152,10 @@ class ExtrasIntake:
             )
         return mask
 
-    def label_defaults(self, target: str, count: int) -> dict[str, list[Any]]:
-        """Label fields a subclass fills in when an extra lacks them (none by default)."""
-        return {}
+    def label_defaults(self, target: str, count: int) -> dict[str, Any]:
+        """Label fields filled in when an extra lacks them: its boxes' mask indices, in box order
+        (a subclass may add its own)."""
+        return {MASK_INDICES: np.arange(count)} if target == "bboxes" else {}
 
     def _encode(self, target: str, item: Mapping[str, Any], where: str, image: np.ndarray) -> np.ndarray:
         """Convert and label-encode an extra's bboxes or keypoints with the Compose's processor."""

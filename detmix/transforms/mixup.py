@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from detmix.functional import mixup as fmixup
+from detmix.functional.instances import PlacedInstances, place_instance_masks
 from detmix.functional.placement import (
     Fill,
     Placement,
@@ -77,7 +78,8 @@ class MixUp(MixingTransform):
 
     def label_defaults(self, target: str, count: int) -> dict[str, list[Any]]:
         """Extras without the weight field get ones (overwritten by ``1 - lam`` anyway)."""
-        return {self.weight_field: [1.0] * count} if target == "bboxes" and self.weight_field else {}
+        defaults = super().label_defaults(target, count)
+        return {**defaults, self.weight_field: [1.0] * count} if target == "bboxes" and self.weight_field else defaults
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Choose the extra, draw ``lam`` and letterbox the extra into the primary's size."""
@@ -119,7 +121,12 @@ class MixUp(MixingTransform):
     ) -> np.ndarray:
         primary, other = self.pixel_bboxes([bboxes, extras[0]["bboxes"]], [shape[:2], placement.src_hw])
         boxes, visibility = fmixup.mixup_bboxes(primary, other, placement, shape[:2], lam, weight_column)
-        return self.keep_visible_bboxes(boxes, visibility, shape[:2], bboxes.dtype)
+        return self.keep_visible_bboxes(boxes, visibility, shape[:2], bboxes.dtype, params.get("instances"))
+
+    def place_instances(self, sources: list[list[np.ndarray]], params: dict[str, Any]) -> PlacedInstances:
+        """Both images' masks, whole: the primary's as they are, the extra's letterboxed."""
+        image_hw = params["shape"][:2]
+        return place_instance_masks(sources, [identity_placement(image_hw), params["placement"]], image_hw, self.mask_interpolation)
 
     def apply_to_keypoints(
         self,

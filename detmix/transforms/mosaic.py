@@ -10,6 +10,7 @@ from albumentations.core.pydantic import check_range_bounds, nondecreasing
 from pydantic import AfterValidator, Field
 
 from detmix.functional import mosaic as fmosaic
+from detmix.functional.instances import PlacedInstances, place_instance_masks
 from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
 from detmix.transforms.base import MixingTransform, checked_fill
 from detmix.transforms.extras import Extra
@@ -121,7 +122,11 @@ class Mosaic(MixingTransform):
 
     def apply_to_bboxes(self, bboxes: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
         sources = self.pixel_bboxes([bboxes, *(e["bboxes"] for e in extras)], [p.src_hw for p in placements])
-        return self.keep_visible_bboxes(*place_all_bboxes(sources, placements), self.target_size, bboxes.dtype)
+        return self.keep_visible_bboxes(*place_all_bboxes(sources, placements), self.target_size, bboxes.dtype, params.get("instances"))
+
+    def place_instances(self, sources: list[list[np.ndarray]], params: dict[str, Any]) -> PlacedInstances:
+        """Each quadrant's masks, showing what the quadrant shows."""
+        return place_instance_masks(sources, params["placements"], self.target_size, self.mask_interpolation)
 
     def apply_to_keypoints(self, keypoints: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
         sources = self.aligned("keypoints", [keypoints, *(e["keypoints"] for e in extras)])

@@ -3,17 +3,20 @@
 from detmix.data import CocoDetection, YoloDetection, torchvision_collate, yolo_collate
 from detmix.transforms import CutMix, HSVJitter, MixUp, Mosaic
 from detmix.transforms.base import mixing_off
+from detmix.transforms.instances import MASK_INDICES, pair_masks
 
 __version__ = "0.1.0"
 __all__ = [
     "CocoDetection",
     "CutMix",
     "HSVJitter",
+    "MASK_INDICES",
     "MixUp",
     "Mosaic",
     "YoloDetection",
     "__version__",
     "mixing_off",
+    "pair_masks",
     "torchvision_collate",
     "yolo_collate",
 ]

@@ -1,13 +1,14 @@
 """detmix: box-correct Mosaic, MixUp and CutMix for object detection, as Albumentations transforms."""
 
 from detmix.data import CocoDetection, YoloDetection, torchvision_collate, yolo_collate
-from detmix.transforms import CutMix, HSVJitter, MixUp, Mosaic
+from detmix.transforms import CopyPaste, CutMix, HSVJitter, MixUp, Mosaic
 from detmix.transforms.base import mixing_off
 from detmix.transforms.instances import MASK_INDICES, pair_masks
 
 __version__ = "0.1.0"
 __all__ = [
     "CocoDetection",
+    "CopyPaste",
     "CutMix",
     "HSVJitter",
     "MASK_INDICES",

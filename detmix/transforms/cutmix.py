@@ -13,7 +13,7 @@ from detmix.functional.instances import PlacedInstances, clear_rect, place_insta
 from detmix.functional.placement import Fill, Placement, identity_placement, letterbox_placement
 from detmix.transforms.base import MixingTransform, checked_fill
 from detmix.transforms.extras import Extra
-from detmix.transforms.schema import BetaParameter, FillValue, MixingInitSchema
+from detmix.transforms.schema import BetaParameter, FillValue, FillingInitSchema
 
 Rect = fcutmix.Rect
 
@@ -51,7 +51,7 @@ class CutMix(MixingTransform):
 
     extras_needed = 1
 
-    class InitSchema(MixingInitSchema):
+    class InitSchema(FillingInitSchema):
         fill_mask: FillValue
         alpha: BetaParameter
         min_visibility: float = Field(ge=0, le=1)

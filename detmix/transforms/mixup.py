@@ -19,7 +19,7 @@ from detmix.functional.placement import (
 )
 from detmix.transforms.base import MixingTransform
 from detmix.transforms.extras import Extra
-from detmix.transforms.schema import BetaParameter, MixingInitSchema
+from detmix.transforms.schema import BetaParameter, FillingInitSchema
 
 
 class MixUp(MixingTransform):
@@ -55,7 +55,7 @@ class MixUp(MixingTransform):
 
     extras_needed = 1
 
-    class InitSchema(MixingInitSchema):
+    class InitSchema(FillingInitSchema):
         alpha: BetaParameter
         beta: BetaParameter | None
         weight_field: str | None

@@ -14,7 +14,7 @@ from detmix.functional.instances import PlacedInstances, place_instance_masks
 from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
 from detmix.transforms.base import MixingTransform, checked_fill
 from detmix.transforms.extras import Extra
-from detmix.transforms.schema import FillValue, MixingInitSchema
+from detmix.transforms.schema import FillValue, FillingInitSchema
 
 
 class Mosaic(MixingTransform):
@@ -71,7 +71,7 @@ class Mosaic(MixingTransform):
 
     extras_needed = 3
 
-    class InitSchema(MixingInitSchema):
+    class InitSchema(FillingInitSchema):
         fill_mask: FillValue
         target_size: Annotated[tuple[int, int], AfterValidator(check_range_bounds(1, None))]
         center_range: Annotated[

@@ -28,7 +28,6 @@ RESERVED_KEYS = frozenset({*AVAILABLE_KEYS, "images", "labels", "applied_transfo
 class MixingInitSchema(BaseTransformInitSchema):
     """Arguments every mixing transform takes; subclasses add their own."""
 
-    fill: FillValue
     interpolation: Interpolation
     mask_interpolation: Interpolation
     metadata_key: str
@@ -39,3 +38,9 @@ class MixingInitSchema(BaseTransformInitSchema):
         if key in RESERVED_KEYS:
             raise ValueError(f"metadata_key '{key}' is a key Albumentations reserves ({', '.join(sorted(RESERVED_KEYS))}); use another")
         return key
+
+
+class FillingInitSchema(MixingInitSchema):
+    """Arguments of a mixer that fills uncovered area: ``fill`` besides the common ones."""
+
+    fill: FillValue

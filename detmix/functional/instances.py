@@ -53,10 +53,14 @@ def place_instance_masks(
     for masks, placement in zip(sources, placements):
         sx, sy = placement.scale_xy
         ox, oy = placement.offset_xy
+        reach = 0 if placement.scaled_hw == placement.src_hw else INTERPOLATION_REACH
+        # Only the source pixels the placement shows (and those the interpolation reads) matter.
+        wx0, wy0, wx1, wy1 = placement.source_rect(reach) if not placement.is_empty else (0, 0, 0, 0)
         for mask in masks:
-            x, y, w, h = cv2.boundingRect(mask)
+            whole_areas[row] = cv2.countNonZero(mask) * sx * sy
+            x, y, w, h = cv2.boundingRect(mask[wy0:wy1, wx0:wx1]) if wx1 > wx0 and wy1 > wy0 and whole_areas[row] else (0, 0, 0, 0)
             if w:
-                reach = 0 if placement.scaled_hw == placement.src_hw else INTERPOLATION_REACH
+                x, y = x + wx0, y + wy0
                 extent = (
                     math.floor(x * sx + ox) - reach,
                     math.floor(y * sy + oy) - reach,
@@ -66,7 +70,6 @@ def place_instance_masks(
                 shown = placement.restricted_to(extent)
                 paste(stack[row], mask, shown, interpolation)
                 windows[row] = shown.region_xyxy
-                whole_areas[row] = cv2.countNonZero(mask) * sx * sy
             row += 1
     return PlacedInstances(stack, windows, whole_areas)
 

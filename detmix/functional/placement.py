@@ -8,6 +8,7 @@ boxes and keypoints follow the very same map, so pixels and annotations cannot d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -50,6 +51,18 @@ class Placement(NamedTuple):
         """True when the region shows nothing of the source."""
         x0, y0, x1, y1 = self.region_xyxy
         return x1 <= x0 or y1 <= y0
+
+    def source_rect(self, reach: int = 0) -> tuple[int, int, int, int]:
+        """The source pixels the region shows (``x0, y0, x1, y1``), ``reach`` more on each side, inside the source."""
+        x0, y0, x1, y1 = self.region_xyxy
+        (sx, sy), (ox, oy) = self.scale_xy, self.offset_xy
+        height, width = self.src_hw
+        return (
+            min(width, max(0, math.floor((x0 - ox) / sx) - reach)),
+            min(height, max(0, math.floor((y0 - oy) / sy) - reach)),
+            min(width, max(0, math.ceil((x1 - ox) / sx) + reach)),
+            min(height, max(0, math.ceil((y1 - oy) / sy) + reach)),
+        )
 
     def restricted_to(self, rect_xyxy: tuple[int, int, int, int]) -> Placement:
         """The same placement showing only its region's overlap with ``rect_xyxy``."""

@@ -213,7 +213,7 @@ class MixingTransform(ExtrasIntake, DualTransform):
             return super().apply_with_params(params, *args, **kwargs)
         instances = params["instances"] = self._instances(kwargs, params)
         result = super().apply_with_params(params, *args, **kwargs)
-        kept = instances.masks[instances.keep]
+        kept = instances.masks if instances.keep.all() else instances.masks[instances.keep]
         result["masks"] = kept if len(kept) else []
         return result
 

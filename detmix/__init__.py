@@ -1,6 +1,6 @@
 """detmix: box-correct Mosaic, MixUp and CutMix for object detection, as Albumentations transforms."""
 
-from detmix.data import CocoDetection, YoloDetection, torchvision_collate, yolo_collate
+from detmix.data import CocoDetection, YoloDetection, torchvision_collate, yolo_collate, yolo_seg_collate
 from detmix.transforms import CutMix, HSVJitter, MixUp, Mosaic
 from detmix.transforms.base import mixing_off
 
@@ -16,4 +16,5 @@ __all__ = [
     "mixing_off",
     "torchvision_collate",
     "yolo_collate",
+    "yolo_seg_collate",
 ]

@@ -1,6 +1,6 @@
-"""detmix: box-correct Mosaic, MixUp and CutMix for object detection, as Albumentations transforms."""
+"""detmix: box- and mask-correct Mosaic, MixUp, CutMix and CopyPaste for object detection, as Albumentations transforms."""
 
-from detmix.data import CocoDetection, YoloDetection, torchvision_collate, yolo_collate
+from detmix.data import CocoDetection, YoloDetection, torchvision_collate, yolo_collate, yolo_seg_collate
 from detmix.transforms import CopyPaste, CutMix, HSVJitter, MixUp, Mosaic
 from detmix.transforms.base import mixing_off
 from detmix.transforms.instances import MASK_INDICES, pair_masks
@@ -20,4 +20,5 @@ __all__ = [
     "pair_masks",
     "torchvision_collate",
     "yolo_collate",
+    "yolo_seg_collate",
 ]

@@ -26,11 +26,11 @@ RESIZE_ADVANTAGE = 4
 #: Dtypes whose resize and warp agree (within a step): the warp interpolates int16 in 1/32
 #: fixed-point steps, hundreds of steps off the resize, so int16 (like int8 and int32) always warps.
 RESIZE_DTYPES = (np.uint8, np.uint16, np.float32)
-#: The cv2.resize flag giving what the warp gives: nearest identical (resize's plain nearest
-#: floors the unshifted coordinate, its EXACT variant uses the pixel-centre convention the warp
-#: follows), bilinear and bicubic within one step of uint8 rounding. Lanczos stays a warp:
-#: OpenCV's two Lanczos kernels differ by several steps.
-RESIZE_FLAGS = {cv2.INTER_NEAREST: cv2.INTER_NEAREST_EXACT, cv2.INTER_LINEAR: cv2.INTER_LINEAR, cv2.INTER_CUBIC: cv2.INTER_CUBIC}
+#: Interpolations whose cv2.resize gives what the warp gives, within one step of uint8
+#: rounding. Lanczos stays a warp: OpenCV's two Lanczos kernels differ by several steps. Nearest
+#: is neither: OpenCV's resize and warp (and its resize across versions) break ties between two
+#: source pixels differently, so :func:`paste` looks nearest pixels up itself, one rule for all.
+RESIZE_FLAGS = {cv2.INTER_LINEAR: cv2.INTER_LINEAR, cv2.INTER_CUBIC: cv2.INTER_CUBIC}
 
 
 class Placement(NamedTuple):
@@ -123,8 +123,10 @@ def paste_all(
 def paste(canvas: np.ndarray, src: np.ndarray, placement: Placement, interpolation: int) -> None:
     """Render ``src`` into ``canvas`` (a canvas this package made) over ``placement.region_xyxy``.
 
-    At scale 1 this is a slice copy. Otherwise the region is rendered with the pixel-centre
-    convention of ``cv2.resize``, by whichever costs less: ``cv2.resize`` of the whole source and
+    At scale 1 this is a slice copy; at ``INTER_NEAREST``, a look-up of the source pixel under
+    each canvas pixel's centre (:func:`nearest_indices`), so that an image and its masks, each
+    rendered over a region of its own, take the very same source pixels. Otherwise the region
+    is rendered with the pixel-centre convention of ``cv2.resize``, by whichever costs less: ``cv2.resize`` of the whole source and
     a slice copy of the region (where the region is a large part of the scaled source), or one
     ``cv2.warpAffine`` of the region alone (edge pixels replicated) where it is a small part.
     Both follow the same map, so boxes and keypoints are the same either way.
@@ -137,6 +139,11 @@ def paste(canvas: np.ndarray, src: np.ndarray, placement: Placement, interpolati
         canvas[y0:y1, x0:x1] = src[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
         return
     scaled_h, scaled_w = placement.scaled_hw
+    if interpolation == cv2.INTER_NEAREST:
+        rows = nearest_indices(y0 - oy, y1 - oy, placement.src_hw[0], scaled_h)
+        cols = nearest_indices(x0 - ox, x1 - ox, placement.src_hw[1], scaled_w)
+        canvas[y0:y1, x0:x1] = src.take(rows, axis=0).take(cols, axis=1).reshape(canvas[y0:y1, x0:x1].shape)
+        return
     resizable = src.dtype in RESIZE_DTYPES and interpolation in RESIZE_FLAGS
     if resizable and RESIZE_ADVANTAGE * (x1 - x0) * (y1 - y0) >= scaled_h * scaled_w:
         resized = cv2.resize(src, (scaled_w, scaled_h), interpolation=RESIZE_FLAGS[interpolation])
@@ -153,6 +160,17 @@ def paste(canvas: np.ndarray, src: np.ndarray, placement: Placement, interpolati
             target[..., c : c + MAX_WARP_CHANNELS] = rendered.reshape(*target.shape[:2], -1)
         else:
             target[...] = rendered
+
+
+def nearest_indices(start: int, stop: int, src_size: int, scaled_size: int) -> np.ndarray:
+    """Index of the source pixel under the centre of scaled pixels ``start .. stop - 1`` (one axis).
+
+    Scaled pixel ``i`` has its centre at ``(i + 0.5) * src_size / scaled_size`` in source pixels;
+    found in exact integer arithmetic. A centre on the boundary of two pixels lies in the one
+    that starts there (pixel ``k`` spans ``[k, k + 1)``), so there is no tie to break.
+    """
+    scaled = np.arange(start, stop, dtype=np.int64)
+    return np.minimum((2 * scaled + 1) * src_size // (2 * scaled_size), src_size - 1)
 
 
 def place_bboxes(bboxes: np.ndarray, placement: Placement) -> tuple[np.ndarray, np.ndarray]:

@@ -116,3 +116,24 @@ def test_resize_and_warp_paths_render_the_same_region(
     difference = np.abs(rendered["resize"] - rendered["warp"])
     assert difference.max() <= (0 if interpolation == cv2.INTER_NEAREST else 1.0), difference.max()
     assert rendered["resize"].shape == (70, 90, *shape[2:])
+
+
+@pytest.mark.parametrize(("src_side", "scaled_side"), [(2, 5), (2, 7), (36, 43), (40, 90), (64, 48), (9, 9 * 3)])
+def test_nearest_takes_the_source_pixel_under_each_centre_whatever_the_region(src_side: int, scaled_side: int) -> None:
+    """Centres on a pixel boundary (even sides) go to the pixel starting there, for a whole region or a window of it.
+
+    OpenCV's nearest resize and warp break such ties differently, so an image rendered over a
+    large region and its masks over small windows would take different source pixels.
+    """
+    from fractions import Fraction
+
+    src = np.arange(src_side * src_side, dtype=np.uint16).reshape(src_side, src_side)  # a dtype cv2.resize takes
+    expected_index = [min(src_side - 1, int(Fraction(2 * i + 1, 2) * Fraction(src_side, scaled_side))) for i in range(scaled_side)]
+    expected = src[np.ix_(expected_index, expected_index)]
+    placement = Placement((src_side, src_side), (scaled_side, scaled_side), (0, 0), (0, 0, scaled_side, scaled_side))
+    whole = paste_all([src], [placement], (scaled_side, scaled_side), 0, cv2.INTER_NEAREST)
+    np.testing.assert_array_equal(whole, expected)
+    window = (scaled_side // 3, scaled_side // 4, scaled_side // 3 + 2, scaled_side // 4 + 3)
+    part = paste_all([src], [placement.restricted_to(window)], (scaled_side, scaled_side), 0, cv2.INTER_NEAREST)
+    x0, y0, x1, y1 = window
+    np.testing.assert_array_equal(part[y0:y1, x0:x1], expected[y0:y1, x0:x1])

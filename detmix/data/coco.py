@@ -14,10 +14,12 @@ import albumentations as A
 import numpy as np
 from pycocotools.coco import COCO
 
-from detmix.data.dataset import DetectionDataset, LoadingOptions, Record, bool_argument, folder_argument
+from detmix.data.arguments import bool_argument, folder_argument
+from detmix.data.dataset import DetectionDataset, LoadingOptions
 from detmix.data.formats import MIN_BOX_SIDE, clip_xywh
 from detmix.data.headers import Header
 from detmix.data.pool import Pixels
+from detmix.data.records import Record
 from detmix.data.scanning import Confinement, Problems, Skip, scan
 from detmix.data.segmentation import decode_segmentation, is_json_number, segmentation_problem, short_repr
 

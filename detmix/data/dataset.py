@@ -1,7 +1,7 @@
 """The dataset behaviour COCO and YOLO folders share: sample dicts, mixer feeding, seeding, schedules.
 
 A subclass reads each image's header with :meth:`DetectionDataset.check_image` (on the
-threads of :func:`detmix.data.scanning.scan`), builds its :class:`Record` with
+threads of :func:`detmix.data.scanning.scan`), builds its :class:`~detmix.data.records.Record` with
 :meth:`DetectionDataset.make_record` (path, loaded size, orientation, COCO-style pixel boxes,
 contiguous class indices), and may add pixel targets through
 :meth:`DetectionDataset.decode_pixels`.
@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
-import numbers
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from multiprocessing.context import get_spawning_popen
 from pathlib import Path
 from typing import Any, Literal, TypedDict
@@ -22,11 +19,13 @@ from typing import Any, Literal, TypedDict
 import albumentations as A
 import numpy as np
 
+from detmix.data.arguments import bool_argument, integer_argument
 from detmix.data.feeding import Deferred, LazySample, find_mixers, metadata_for
 from detmix.data.formats import MIN_BOX_SIDE, convert_bboxes
 from detmix.data.headers import Header, probe_file
 from detmix.data.images import loaded_hw, read_rgb
 from detmix.data.pool import Pixels, PixelStore
+from detmix.data.records import Record
 from detmix.data.scanning import Skip
 from detmix.data.seeding import worker_seed
 from detmix.transforms.base import mixing_off
@@ -45,69 +44,6 @@ EXTRAS = ("pool", "uniform")
 #: Images with more pixels are skipped: 3 x 8-bit channels of this many pixels make 256 MiB
 #: (the same number as Pillow's default ``Image.MAX_IMAGE_PIXELS``, without touching that global).
 DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
-
-
-@dataclass(frozen=True)
-class Record:
-    """One image of a dataset: where it is, its upright size as loaded and in the file, its orientation, its objects.
-
-    The arrays are made read-only: samples are built from copies of them.
-    """
-
-    path: Path
-    image_hw: tuple[int, int]  # upright (height, width) as loaded, what the boxes refer to
-    bboxes: np.ndarray  # (N, 4) float32 COCO [x, y, w, h] pixels, inside the image
-    class_labels: np.ndarray  # (N,) int64 contiguous class indices
-    image_id: Any
-    annotation_ids: tuple[Any, ...] = ()  # COCO: the ids of the annotations behind the boxes
-    orientation: int = 1  # EXIF orientation read from the header at construction
-    file_hw: tuple[int, int] | None = None  # upright (height, width) in the file, where max_size scales it down
-    polygons: tuple[np.ndarray | None, ...] = ()  # YOLO: per box its normalized (K, 2) float32 polygon or None; () without polygons
-
-    def __post_init__(self) -> None:
-        self.bboxes.flags.writeable = False
-        self.class_labels.flags.writeable = False
-
-    @property
-    def stored_hw(self) -> tuple[int, int]:
-        """``(height, width)`` of the pixels as stored in the file, before the orientation."""
-        height, width = self.file_hw or self.image_hw
-        return (width, height) if self.orientation in (5, 6, 7, 8) else (height, width)
-
-    @property
-    def scale_xy(self) -> tuple[float, float]:
-        """Loaded pixels per file pixel, along x and y (1.0 unless ``max_size`` scaled the image down)."""
-        height, width = self.file_hw or self.image_hw
-        return self.image_hw[1] / width, self.image_hw[0] / height
-
-
-def integer_argument(value: Any, name: str, minimum: int, or_none: bool = False) -> int | None:
-    """``value`` as an int of at least ``minimum`` (or None, if ``or_none``); TypeError or ValueError naming ``name``."""
-    if value is None and or_none:
-        return None
-    expected = f"an int >= {minimum}" + (" or None" if or_none else "")
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected {expected}, got {value}")
-    return int(value)
-
-
-def folder_argument(value: Any, name: str) -> Path:
-    """``value`` as the Path of an existing folder; TypeError or ValueError naming ``name``."""
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name}: expected a folder path, got {type(value).__name__} {value!r}")
-    path = Path(value)
-    if not path.is_dir():
-        raise ValueError(f"{name}: {path} is not a folder")
-    return path
-
-
-def bool_argument(value: Any, name: str) -> bool:
-    """``value`` if it is True or False; TypeError naming ``name`` otherwise."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
-    return value
 
 
 class LoadingOptions(TypedDict, total=False):

@@ -12,9 +12,11 @@ import albumentations as A
 import numpy as np
 import yaml
 
-from detmix.data.dataset import DetectionDataset, LoadingOptions, Record, folder_argument
+from detmix.data.arguments import folder_argument
+from detmix.data.dataset import DetectionDataset, LoadingOptions
 from detmix.data.formats import MIN_BOX_SIDE, clip_xywh
 from detmix.data.headers import Header
+from detmix.data.records import Record
 from detmix.data.scanning import Confinement, Problems, Skip, scan
 
 if TYPE_CHECKING:

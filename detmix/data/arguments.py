@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,20 @@ def bool_argument(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
     return value
+
+
+def mask_mode(value: Any, allowed: Sequence[bool | str], owner: str) -> str | None:
+    """A dataset's ``masks`` argument as None (no masks), ``"semantic"`` or ``"instance"``.
+
+    ``allowed`` lists the values ``owner`` takes besides False (True means ``"semantic"``);
+    another bool or string is a ValueError, anything else a TypeError, naming ``masks``.
+    """
+    if value is False:
+        return None
+    listed = ", ".join(repr(v) for v in (False, *allowed))
+    if not isinstance(value, (bool, str)):
+        raise TypeError(f"masks: expected one of {listed}, got {type(value).__name__} {value!r}")
+    if value in allowed:
+        return "semantic" if value is True else value
+    hint = f"; {owner} has no semantic map: pass masks='instance' for one mask per box" if value in (True, "semantic") else ""
+    raise ValueError(f"masks: expected one of {listed}, got {value!r}{hint}")

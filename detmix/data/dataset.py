@@ -4,7 +4,8 @@ A subclass reads each image's header with :meth:`DetectionDataset.check_image` (
 threads of :func:`detmix.data.scanning.scan`), builds its :class:`~detmix.data.records.Record` with
 :meth:`DetectionDataset.make_record` (path, loaded size, orientation, COCO-style pixel boxes,
 contiguous class indices), and may add pixel targets through
-:meth:`DetectionDataset.decode_pixels`.
+:meth:`DetectionDataset.decode_pixels` and its objects' outlines, for ``masks="instance"``,
+through :meth:`DetectionDataset.segmentations` (passing ``mask_mode`` to the constructor).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from detmix.data.feeding import Deferred, LazySample, find_mixers, metadata_for
 from detmix.data.formats import MIN_BOX_SIDE, convert_bboxes
 from detmix.data.headers import Header, probe_file
 from detmix.data.images import loaded_hw, read_rgb
+from detmix.data.instance_masks import Segmentation, paired_sample, rasterize
 from detmix.data.pool import Pixels, PixelStore
 from detmix.data.records import Record
 from detmix.data.scanning import Skip
 from detmix.data.seeding import worker_seed
 from detmix.transforms.base import mixing_off
+from detmix.transforms.instances import MASK_INDICES, pair_masks
 
 #: Label field the datasets fill; a Compose given to them must declare it.
 LABEL_FIELD = "class_labels"
@@ -118,6 +121,7 @@ class DetectionDataset:
         self,
         transform: A.Compose | None,
         *,
+        mask_mode: Literal["semantic", "instance"] | None = None,
         cache_images: int = DEFAULT_CACHE_IMAGES,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         extras: Literal["pool", "uniform"] = "pool",
@@ -138,6 +142,7 @@ class DetectionDataset:
         self._cache = PixelStore(integer_argument(cache_images, "cache_images", 0), integer_argument(cache_bytes, "cache_bytes", 0), lru=True)
         self._pool = PixelStore(integer_argument(pool_size, "pool_size", 1), integer_argument(pool_bytes, "pool_bytes", 1), lru=False, per_process=True)
         self._mixing = multiprocessing.Value("b", 1, lock=False)
+        self._mask_mode = mask_mode
         self.transform = transform
 
     @property
@@ -153,9 +158,11 @@ class DetectionDataset:
                 raise TypeError(f"transform: expected an albumentations Compose, got {type(transform).__name__}")
             processor = transform.processors.get("bboxes")
             label_fields = list(processor.params.label_fields or []) if processor else []
-            if processor is None or LABEL_FIELD not in label_fields:
+            needed = [LABEL_FIELD, MASK_INDICES] if self._mask_mode == "instance" else [LABEL_FIELD]
+            if processor is None or not set(needed) <= set(label_fields):
+                why = f"masks='instance' binds each box to its mask through '{MASK_INDICES}': " if len(needed) > 1 else ""
                 raise ValueError(
-                    f"transform: the Compose needs bbox_params=A.BboxParams(format=..., label_fields=['{LABEL_FIELD}']), "
+                    f"transform: {why}the Compose needs bbox_params=A.BboxParams(format=..., label_fields={needed}), "
                     f"got label_fields={label_fields if processor else None}",
                 )
         self._transform = transform
@@ -163,6 +170,11 @@ class DetectionDataset:
         self.mixers = find_mixers(transform)
         self._base_seed = getattr(transform, "seed", None)
         self._seeded_for: int | None = None
+
+    @property
+    def masks(self) -> Literal[False, "semantic", "instance"]:
+        """What masks samples carry (the ``masks`` argument; True reads "semantic"); fixed at construction."""
+        return self._mask_mode or False
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable: the shared mixing flag travels as is to spawned workers, as a plain copy elsewhere."""
@@ -248,17 +260,38 @@ class DetectionDataset:
         self._pool.put(index, pixels)
         return pixels
 
+    def segmentations(self, index: int) -> tuple[Segmentation, ...]:
+        """Per object of sample ``index`` its segmentation in the upright file's pixels, or None (masked by its box).
+
+        A subclass that takes ``masks="instance"`` provides it.
+        """
+        raise NotImplementedError
+
+    def instance_masks(self, index: int) -> np.ndarray:
+        """Sample ``index``'s instance masks: a new uint8 0/1 ``(N, H, W)`` array, one per box, drawn now (never stored).
+
+        See :mod:`detmix.data.instance_masks` for the rules, the box-as-mask one among them.
+        """
+        record = self.records[index]
+        return rasterize(self.segmentations(index), record.bboxes, record.image_hw, record.scale_xy)
+
     def annotations(self, index: int, bbox_format: str = "coco") -> dict[str, Any]:
-        """Boxes (in ``bbox_format``), labels and the image id of sample ``index``, without pixels."""
+        """Boxes (in ``bbox_format``), labels and the image id of sample ``index``, without pixels.
+
+        These are the boxes as annotated; with ``masks="instance"`` a sample's are refit to its masks.
+        """
         record = self.records[index]
         return {"bboxes": convert_bboxes(record.bboxes, "coco", bbox_format, record.image_hw), **self._labels(index, ())}
 
     def _labels(self, index: int, label_fields: Sequence[str]) -> dict[str, Any]:
-        """Class labels and image id of sample ``index``, and ones for every other of ``label_fields``."""
+        """Class labels and image id of sample ``index``, each box's own index for :data:`MASK_INDICES`,
+        and ones for every other of ``label_fields``."""
         record = self.records[index]
         labels: dict[str, Any] = {LABEL_FIELD: record.class_labels.copy(), "image_id": record.image_id}
         for field in label_fields:
-            if field != LABEL_FIELD:  # e.g. MixUp's weight_field: ones until a mixer writes it
+            if field == MASK_INDICES:  # box i's mask is masks[i]
+                labels[field] = np.arange(len(record.bboxes))
+            elif field != LABEL_FIELD:  # e.g. MixUp's weight_field: ones until a mixer writes it
                 labels[field] = np.ones(len(record.bboxes), dtype=np.float32)
         return labels
 
@@ -270,13 +303,18 @@ class DetectionDataset:
         if not -len(self) <= index < len(self):
             raise IndexError(f"{type(self).__name__} index {index} out of range for {len(self)} samples")
         index %= len(self)
+        instances = self._mask_mode == "instance"
         if self.transform is None:
-            return {**self.annotations(index), **self.load_pixels(index), "bbox_format": "coco"}
+            sample = {**self.annotations(index), **self.load_pixels(index), "bbox_format": "coco"}
+            return paired_sample({**sample, "masks": self.instance_masks(index)}, LABEL_FIELD) if instances else sample
         self._seed_for_worker()
         bbox_format = self.transform.processors["bboxes"].params.format
         pooled = self.extras == "pool" and self.mixing_enabled and bool(self.mixers)
         pixels = private(self._pooled_pixels(index)) if pooled else self.load_pixels(index)
         sample = {**self._sample(index, bbox_format), **pixels}
+        if instances:  # Albumentations takes no empty stack: a list, empty for none
+            masks = self.instance_masks(index)
+            sample["masks"] = masks if len(masks) else []
         image_id = sample.pop("image_id")
         if not self.mixing_enabled:
             with mixing_off():
@@ -288,6 +326,8 @@ class DetectionDataset:
             out = self.transform(**sample, **extras)
             for key in extras:
                 out.pop(key, None)
+        if instances:
+            out = pair_masks(out, self.transform)
         out["image_id"] = image_id
         out["bbox_format"] = bbox_format
         return out
@@ -305,6 +345,8 @@ class DetectionDataset:
         # The mixers read the validated boxes; the Compose-format ones only when something asks.
         bboxes = Deferred(functools.partial(convert_bboxes, validated, "albumentations", bbox_format, record.image_hw))
         annotations = {"bboxes": bboxes, **self._labels(index, self._label_fields)}
+        if self._mask_mode == "instance":  # drawn only when a mixer that fires reads them
+            annotations["masks"] = Deferred(functools.partial(self.instance_masks, index))
         return LazySample(annotations, pixels or (lambda: self.load_pixels(index)), self.pixel_keys, validated)
 
     @property

@@ -8,16 +8,19 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import albumentations as A
 import numpy as np
 from pycocotools.coco import COCO
 
-from detmix.data.dataset import DetectionDataset, LoadingOptions, Record, bool_argument, folder_argument
+from detmix.data.arguments import bool_argument, folder_argument, mask_mode
+from detmix.data.dataset import DetectionDataset, LoadingOptions
 from detmix.data.formats import MIN_BOX_SIDE, clip_xywh
 from detmix.data.headers import Header
+from detmix.data.instance_masks import UNSEGMENTED
 from detmix.data.pool import Pixels
+from detmix.data.records import Record
 from detmix.data.scanning import Confinement, Problems, Skip, scan
 from detmix.data.segmentation import decode_segmentation, is_json_number, segmentation_problem, short_repr
 
@@ -154,8 +157,10 @@ class CocoDetection(DetectionDataset):
 
     ``ds[i]`` is a dict: ``image`` (H x W x 3 uint8 RGB), ``bboxes``, ``class_labels``
     (contiguous 0..K-1 in category-id order; names in ``ds.classes``, COCO ids in
-    ``ds.category_ids``), ``image_id``, ``bbox_format``, and with ``masks=True`` a ``mask``
-    (H x W semantic map: class index + 1, 0 for background). Without a transform boxes are COCO
+    ``ds.category_ids``), ``image_id``, ``bbox_format``, with ``masks="semantic"`` a ``mask``
+    (H x W semantic map: class index + 1, 0 for background), and with ``masks="instance"``
+    ``masks`` (N x H x W uint8 0/1, one per box, in box order; each box is its mask's extent).
+    Without a transform boxes are COCO
     ``[x, y, w, h]`` pixels; with one they are in the Compose's format. Every mixing transform
     inside ``transform`` is fed the extras it needs, drawn from this dataset. ``include_crowd`` and
     ``masks`` are fixed at construction; an annotation's ``area`` is not read. With ``max_size``
@@ -166,12 +171,18 @@ class CocoDetection(DetectionDataset):
         annotation_file: COCO instances JSON.
         transform: an ``A.Compose`` whose ``BboxParams`` declare ``label_fields=["class_labels"]``.
         include_crowd: keep ``iscrowd`` annotations, as ordinary objects. Default: False.
-        masks: also return the semantic ``mask``. Segmentations are then checked at construction
-            (structure only, nothing is decoded); an annotation whose segmentation is malformed is
-            skipped whole, box too, and named in a warning, so no object is half there. One
-            without a segmentation (missing, null or ``[]``) is a box-only object: kept, absent
-            from the mask, as in datasets that mask only some objects; if no object at all has
-            one, a warning says every mask will be empty. Default: False.
+        masks: ``"semantic"`` (or True): also return the semantic ``mask``. ``"instance"``: also
+            return instance ``masks``, drawn from polygons or RLEs (crowd ones too, with
+            ``include_crowd``) when a sample needs them, never cached (see
+            :mod:`detmix.data.instance_masks`); ``transform`` must then declare
+            ``label_fields=["class_labels", "mask_indices"]``, and its output is paired with
+            :func:`detmix.pair_masks`. Either way segmentations are checked at construction
+            (structure only, nothing is decoded); an annotation whose segmentation is malformed
+            is skipped whole, box too, and named in a warning, so no object is half there. One
+            without a segmentation (missing, null or ``[]``) is a box-only object: kept; absent
+            from the semantic mask, as in datasets that mask only some objects (if no object
+            has one, a warning says every mask will be empty); its instance mask is its box
+            (the pixels whose centres lie in it), and a warning counts such objects. Default: False.
         **loading: ``cache_images``, ``cache_bytes``, ``extras``, ``pool_size``, ``pool_bytes``,
             ``max_size``, ``follow_symlinks``, ``max_image_pixels``, ``verbose``: loading,
             caching and feeding, as documented on :class:`~detmix.data.dataset.DetectionDataset`.
@@ -186,16 +197,14 @@ class CocoDetection(DetectionDataset):
         transform: A.Compose | None = None,
         *,
         include_crowd: bool = False,
-        masks: bool = False,
+        masks: bool | Literal["semantic", "instance"] = False,
         **loading: Unpack[LoadingOptions],
     ) -> None:
         bool_argument(include_crowd, "include_crowd")
-        bool_argument(masks, "masks")
-        super().__init__(transform, **loading)
+        super().__init__(transform, mask_mode=mask_mode(masks, (True, "semantic", "instance"), type(self).__name__), **loading)
         self.images_dir = folder_argument(images_dir, "images_dir")
         self.annotation_file = Path(annotation_file)
         self._include_crowd = include_crowd
-        self._masks = masks
         self._segmentations: dict[Any, tuple[Any, ...]] = {}  # image id -> segmentations of its kept objects
         problems = Problems(type(self).__name__)
         self.coco = load_coco(self.annotation_file, problems)
@@ -204,7 +213,7 @@ class CocoDetection(DetectionDataset):
         self.classes = [str(c.get("name", c["id"])) for c in categories]
         self.records = self._build_records(problems)
         segmentations = [s for kept in self._segmentations.values() for s in kept]
-        if segmentations and not any(segmentations):
+        if self.masks == "semantic" and segmentations and not any(segmentations):
             problems.add("masks=True, but no annotation has a segmentation: every mask is empty", str(self.annotation_file))
         problems.warn()
 
@@ -212,11 +221,6 @@ class CocoDetection(DetectionDataset):
     def include_crowd(self) -> bool:
         """Whether ``iscrowd`` annotations are objects; fixed at construction, where records are built."""
         return self._include_crowd
-
-    @property
-    def masks(self) -> bool:
-        """Whether samples carry the semantic ``mask``; fixed at construction, where segmentations are checked."""
-        return self._masks
 
     def _build_records(self, problems: Problems) -> list[Record]:
         class_of = {category_id: index for index, category_id in enumerate(self.category_ids)}
@@ -257,13 +261,14 @@ class CocoDetection(DetectionDataset):
     ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
         """Clipped COCO boxes, class indices and annotation ids of the usable annotations of one image.
 
-        With ``masks=True`` the segmentations of the objects kept are remembered by image id: the
+        With ``masks`` the segmentations of the objects kept are remembered by image id: the
         annotations' own data, never looked up by annotation id again, so shared ids cannot mix them up.
+        With ``masks="instance"`` the objects without one are reported (their masks are their boxes).
         """
         boxes, labels, kept, segmentations = [], [], [], []
         for ann in self.coco.imgToAnns.get(image_id, []):
             try:
-                box = object_box(ann, image_hw, class_of, include_crowd=self.include_crowd, masks=self.masks, min_side=min_side)
+                box = object_box(ann, image_hw, class_of, include_crowd=self.include_crowd, masks=bool(self.masks), min_side=min_side)
             except SkippedAnnotation as skip:
                 problems.add(skip.kind, f"annotation {short_repr(ann['id'])} ({skip.detail})")
                 continue
@@ -272,20 +277,22 @@ class CocoDetection(DetectionDataset):
             boxes.append(box)
             labels.append(class_of[ann["category_id"]])
             kept.append(ann["id"])
-            segmentations.append(ann.get("segmentation"))
+            segmentations.append(ann.get("segmentation") or None)
+            if self.masks == "instance" and segmentations[-1] is None:
+                problems.add(UNSEGMENTED, f"annotation {short_repr(ann['id'])}")
         if self.masks:
             self._segmentations[image_id] = tuple(segmentations)
         return np.array(boxes, np.float32).reshape(-1, 4), np.array(labels, np.int64), kept
 
     @property
     def pixel_keys(self) -> tuple[str, ...]:
-        """``image``, and ``mask`` with ``masks=True``."""
-        return ("image", "mask") if self.masks else ("image",)
+        """``image``, and ``mask`` with ``masks="semantic"``."""
+        return ("image", "mask") if self.masks == "semantic" else ("image",)
 
     def decode_pixels(self, index: int) -> Pixels:
-        """The image, and with ``masks=True`` its semantic mask."""
+        """The image, and with ``masks="semantic"`` its semantic mask."""
         pixels = super().decode_pixels(index)
-        if self.masks:
+        if self.masks == "semantic":
             pixels["mask"] = self._semantic_mask(index)
         return pixels
 
@@ -301,6 +308,10 @@ class CocoDetection(DetectionDataset):
             if segmentation:  # box-only objects have none
                 mask[decode_segmentation(segmentation, record.image_hw, record.scale_xy) > 0] = label + 1
         return mask
+
+    def segmentations(self, index: int) -> tuple[Any, ...]:
+        """The segmentations (COCO's JSON, checked at construction) of sample ``index``'s objects, None where absent."""
+        return self._segmentations[self.records[index].image_id]
 
 
 class SkippedAnnotation(ValueError):

@@ -1,20 +1,18 @@
 """The dataset behaviour COCO and YOLO folders share: sample dicts, mixer feeding, seeding, schedules.
 
 A subclass reads each image's header with :meth:`DetectionDataset.check_image` (on the
-threads of :func:`detmix.data.scanning.scan`), builds its :class:`Record` with
+threads of :func:`detmix.data.scanning.scan`), builds its :class:`~detmix.data.records.Record` with
 :meth:`DetectionDataset.make_record` (path, loaded size, orientation, COCO-style pixel boxes,
 contiguous class indices), and may add pixel targets through
-:meth:`DetectionDataset.decode_pixels`.
+:meth:`DetectionDataset.decode_pixels` and its objects' outlines, for ``masks="instance"``,
+through :meth:`DetectionDataset.segmentations` (passing ``mask_mode`` to the constructor).
 """
 
 from __future__ import annotations
 
 import functools
 import multiprocessing
-import numbers
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from multiprocessing.context import get_spawning_popen
 from pathlib import Path
 from typing import Any, Literal, TypedDict
@@ -22,14 +20,18 @@ from typing import Any, Literal, TypedDict
 import albumentations as A
 import numpy as np
 
+from detmix.data.arguments import bool_argument, integer_argument
 from detmix.data.feeding import Deferred, LazySample, find_mixers, metadata_for
 from detmix.data.formats import MIN_BOX_SIDE, convert_bboxes
 from detmix.data.headers import Header, probe_file
 from detmix.data.images import loaded_hw, read_rgb
+from detmix.data.instance_masks import Segmentation, paired_sample, rasterize
 from detmix.data.pool import Pixels, PixelStore
+from detmix.data.records import Record
 from detmix.data.scanning import Skip
 from detmix.data.seeding import worker_seed
 from detmix.transforms.base import mixing_off
+from detmix.transforms.instances import MASK_INDICES, pair_masks
 
 #: Label field the datasets fill; a Compose given to them must declare it.
 LABEL_FIELD = "class_labels"
@@ -45,69 +47,6 @@ EXTRAS = ("pool", "uniform")
 #: Images with more pixels are skipped: 3 x 8-bit channels of this many pixels make 256 MiB
 #: (the same number as Pillow's default ``Image.MAX_IMAGE_PIXELS``, without touching that global).
 DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
-
-
-@dataclass(frozen=True)
-class Record:
-    """One image of a dataset: where it is, its upright size as loaded and in the file, its orientation, its objects.
-
-    The arrays are made read-only: samples are built from copies of them.
-    """
-
-    path: Path
-    image_hw: tuple[int, int]  # upright (height, width) as loaded, what the boxes refer to
-    bboxes: np.ndarray  # (N, 4) float32 COCO [x, y, w, h] pixels, inside the image
-    class_labels: np.ndarray  # (N,) int64 contiguous class indices
-    image_id: Any
-    annotation_ids: tuple[Any, ...] = ()  # COCO: the ids of the annotations behind the boxes
-    orientation: int = 1  # EXIF orientation read from the header at construction
-    file_hw: tuple[int, int] | None = None  # upright (height, width) in the file, where max_size scales it down
-    polygons: tuple[np.ndarray | None, ...] = ()  # YOLO: per box its normalized (K, 2) float32 polygon or None; () without polygons
-
-    def __post_init__(self) -> None:
-        self.bboxes.flags.writeable = False
-        self.class_labels.flags.writeable = False
-
-    @property
-    def stored_hw(self) -> tuple[int, int]:
-        """``(height, width)`` of the pixels as stored in the file, before the orientation."""
-        height, width = self.file_hw or self.image_hw
-        return (width, height) if self.orientation in (5, 6, 7, 8) else (height, width)
-
-    @property
-    def scale_xy(self) -> tuple[float, float]:
-        """Loaded pixels per file pixel, along x and y (1.0 unless ``max_size`` scaled the image down)."""
-        height, width = self.file_hw or self.image_hw
-        return self.image_hw[1] / width, self.image_hw[0] / height
-
-
-def integer_argument(value: Any, name: str, minimum: int, or_none: bool = False) -> int | None:
-    """``value`` as an int of at least ``minimum`` (or None, if ``or_none``); TypeError or ValueError naming ``name``."""
-    if value is None and or_none:
-        return None
-    expected = f"an int >= {minimum}" + (" or None" if or_none else "")
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected {expected}, got {value}")
-    return int(value)
-
-
-def folder_argument(value: Any, name: str) -> Path:
-    """``value`` as the Path of an existing folder; TypeError or ValueError naming ``name``."""
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name}: expected a folder path, got {type(value).__name__} {value!r}")
-    path = Path(value)
-    if not path.is_dir():
-        raise ValueError(f"{name}: {path} is not a folder")
-    return path
-
-
-def bool_argument(value: Any, name: str) -> bool:
-    """``value`` if it is True or False; TypeError naming ``name`` otherwise."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
-    return value
 
 
 class LoadingOptions(TypedDict, total=False):
@@ -182,6 +121,7 @@ class DetectionDataset:
         self,
         transform: A.Compose | None,
         *,
+        mask_mode: Literal["semantic", "instance"] | None = None,
         cache_images: int = DEFAULT_CACHE_IMAGES,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         extras: Literal["pool", "uniform"] = "pool",
@@ -202,6 +142,7 @@ class DetectionDataset:
         self._cache = PixelStore(integer_argument(cache_images, "cache_images", 0), integer_argument(cache_bytes, "cache_bytes", 0), lru=True)
         self._pool = PixelStore(integer_argument(pool_size, "pool_size", 1), integer_argument(pool_bytes, "pool_bytes", 1), lru=False, per_process=True)
         self._mixing = multiprocessing.Value("b", 1, lock=False)
+        self._mask_mode = mask_mode
         self.transform = transform
 
     @property
@@ -217,9 +158,11 @@ class DetectionDataset:
                 raise TypeError(f"transform: expected an albumentations Compose, got {type(transform).__name__}")
             processor = transform.processors.get("bboxes")
             label_fields = list(processor.params.label_fields or []) if processor else []
-            if processor is None or LABEL_FIELD not in label_fields:
+            needed = [LABEL_FIELD, MASK_INDICES] if self._mask_mode == "instance" else [LABEL_FIELD]
+            if processor is None or not set(needed) <= set(label_fields):
+                why = f"masks='instance' binds each box to its mask through '{MASK_INDICES}': " if len(needed) > 1 else ""
                 raise ValueError(
-                    f"transform: the Compose needs bbox_params=A.BboxParams(format=..., label_fields=['{LABEL_FIELD}']), "
+                    f"transform: {why}the Compose needs bbox_params=A.BboxParams(format=..., label_fields={needed}), "
                     f"got label_fields={label_fields if processor else None}",
                 )
         self._transform = transform
@@ -227,6 +170,11 @@ class DetectionDataset:
         self.mixers = find_mixers(transform)
         self._base_seed = getattr(transform, "seed", None)
         self._seeded_for: int | None = None
+
+    @property
+    def masks(self) -> Literal[False, "semantic", "instance"]:
+        """What masks samples carry (the ``masks`` argument; True reads "semantic"); fixed at construction."""
+        return self._mask_mode or False
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable: the shared mixing flag travels as is to spawned workers, as a plain copy elsewhere."""
@@ -312,17 +260,38 @@ class DetectionDataset:
         self._pool.put(index, pixels)
         return pixels
 
+    def segmentations(self, index: int) -> tuple[Segmentation, ...]:
+        """Per object of sample ``index`` its segmentation in the upright file's pixels, or None (masked by its box).
+
+        A subclass that takes ``masks="instance"`` provides it.
+        """
+        raise NotImplementedError
+
+    def instance_masks(self, index: int) -> np.ndarray:
+        """Sample ``index``'s instance masks: a new uint8 0/1 ``(N, H, W)`` array, one per box, drawn now (never stored).
+
+        See :mod:`detmix.data.instance_masks` for the rules, the box-as-mask one among them.
+        """
+        record = self.records[index]
+        return rasterize(self.segmentations(index), record.bboxes, record.image_hw, record.scale_xy)
+
     def annotations(self, index: int, bbox_format: str = "coco") -> dict[str, Any]:
-        """Boxes (in ``bbox_format``), labels and the image id of sample ``index``, without pixels."""
+        """Boxes (in ``bbox_format``), labels and the image id of sample ``index``, without pixels.
+
+        These are the boxes as annotated; with ``masks="instance"`` a sample's are refit to its masks.
+        """
         record = self.records[index]
         return {"bboxes": convert_bboxes(record.bboxes, "coco", bbox_format, record.image_hw), **self._labels(index, ())}
 
     def _labels(self, index: int, label_fields: Sequence[str]) -> dict[str, Any]:
-        """Class labels and image id of sample ``index``, and ones for every other of ``label_fields``."""
+        """Class labels and image id of sample ``index``, each box's own index for :data:`MASK_INDICES`,
+        and ones for every other of ``label_fields``."""
         record = self.records[index]
         labels: dict[str, Any] = {LABEL_FIELD: record.class_labels.copy(), "image_id": record.image_id}
         for field in label_fields:
-            if field != LABEL_FIELD:  # e.g. MixUp's weight_field: ones until a mixer writes it
+            if field == MASK_INDICES:  # box i's mask is masks[i]
+                labels[field] = np.arange(len(record.bboxes))
+            elif field != LABEL_FIELD:  # e.g. MixUp's weight_field: ones until a mixer writes it
                 labels[field] = np.ones(len(record.bboxes), dtype=np.float32)
         return labels
 
@@ -334,13 +303,18 @@ class DetectionDataset:
         if not -len(self) <= index < len(self):
             raise IndexError(f"{type(self).__name__} index {index} out of range for {len(self)} samples")
         index %= len(self)
+        instances = self._mask_mode == "instance"
         if self.transform is None:
-            return {**self.annotations(index), **self.load_pixels(index), "bbox_format": "coco"}
+            sample = {**self.annotations(index), **self.load_pixels(index), "bbox_format": "coco"}
+            return paired_sample({**sample, "masks": self.instance_masks(index)}, LABEL_FIELD) if instances else sample
         self._seed_for_worker()
         bbox_format = self.transform.processors["bboxes"].params.format
         pooled = self.extras == "pool" and self.mixing_enabled and bool(self.mixers)
         pixels = private(self._pooled_pixels(index)) if pooled else self.load_pixels(index)
         sample = {**self._sample(index, bbox_format), **pixels}
+        if instances:  # Albumentations takes no empty stack: a list, empty for none
+            masks = self.instance_masks(index)
+            sample["masks"] = masks if len(masks) else []
         image_id = sample.pop("image_id")
         if not self.mixing_enabled:
             with mixing_off():
@@ -352,6 +326,8 @@ class DetectionDataset:
             out = self.transform(**sample, **extras)
             for key in extras:
                 out.pop(key, None)
+        if instances:
+            out = pair_masks(out, self.transform)
         out["image_id"] = image_id
         out["bbox_format"] = bbox_format
         return out
@@ -369,6 +345,8 @@ class DetectionDataset:
         # The mixers read the validated boxes; the Compose-format ones only when something asks.
         bboxes = Deferred(functools.partial(convert_bboxes, validated, "albumentations", bbox_format, record.image_hw))
         annotations = {"bboxes": bboxes, **self._labels(index, self._label_fields)}
+        if self._mask_mode == "instance":  # drawn only when a mixer that fires reads them
+            annotations["masks"] = Deferred(functools.partial(self.instance_masks, index))
         return LazySample(annotations, pixels or (lambda: self.load_pixels(index)), self.pixel_keys, validated)
 
     @property

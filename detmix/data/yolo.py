@@ -6,15 +6,18 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import albumentations as A
 import numpy as np
 import yaml
 
-from detmix.data.dataset import DetectionDataset, LoadingOptions, Record, folder_argument
+from detmix.data.arguments import folder_argument, mask_mode
+from detmix.data.dataset import DetectionDataset, LoadingOptions
 from detmix.data.formats import MIN_BOX_SIDE, clip_xywh
 from detmix.data.headers import Header
+from detmix.data.instance_masks import UNSEGMENTED, Segmentation, yolo_segmentation
+from detmix.data.records import Record
 from detmix.data.scanning import Confinement, Problems, Skip, scan
 
 if TYPE_CHECKING:
@@ -167,6 +170,11 @@ class YoloDetection(DetectionDataset):
     of zero width or height) are skipped with one warning naming file and line. A class id is
     the class index as is: ``classes[id]`` is its name.
 
+    With ``masks="instance"`` each sample also carries ``masks`` (N x H x W uint8 0/1, one per
+    box, in box order; each box is its mask's extent): a polygon row's polygon, a box row's box
+    (the pixels whose centres lie in it; a warning counts those rows), drawn at the loaded size
+    when a sample needs them, never cached (see :mod:`detmix.data.instance_masks`).
+
     Args:
         images_dir: folder of images (searched recursively, each real folder once).
         labels_dir: folder of ``.txt`` label files mirroring ``images_dir``; default: the sibling
@@ -174,7 +182,11 @@ class YoloDetection(DetectionDataset):
         names: class names, as a list, an index -> name mapping (``{0: "person", ...}``) or a
             data.yaml path; default: ``"0"`` up to the largest id used, ids at most 9,999
             (:data:`MAX_CLASSES_WITHOUT_NAMES`; pass names for more).
-        transform: an ``A.Compose`` whose ``BboxParams`` declare ``label_fields=["class_labels"]``.
+        transform: an ``A.Compose`` whose ``BboxParams`` declare ``label_fields=["class_labels"]``
+            (``["class_labels", "mask_indices"]`` with ``masks="instance"``; its output is then
+            paired with :func:`detmix.pair_masks`).
+        masks: False, or ``"instance"`` for instance masks. There is no semantic map: True is
+            refused. Default: False.
         **loading: ``cache_images``, ``cache_bytes``, ``extras``, ``pool_size``, ``pool_bytes``,
             ``max_size``, ``follow_symlinks``, ``max_image_pixels``, ``verbose``: loading,
             caching and feeding, as documented on :class:`~detmix.data.dataset.DetectionDataset`.
@@ -188,9 +200,11 @@ class YoloDetection(DetectionDataset):
         labels_dir: str | Path | None = None,
         names: list[str] | Mapping[int, str] | str | Path | None = None,
         transform: A.Compose | None = None,
+        *,
+        masks: Literal[False, "instance"] = False,
         **loading: Unpack[LoadingOptions],
     ) -> None:
-        super().__init__(transform, **loading)
+        super().__init__(transform, mask_mode=mask_mode(masks, ("instance",), type(self).__name__), **loading)
         self.images_dir = folder_argument(images_dir, "images_dir")
         self.labels_dir = folder_argument(labels_dir if labels_dir is not None else sibling_labels_dir(self.images_dir), "labels_dir")
         self._labels_confinement = Confinement(self.labels_dir, "labels_dir")
@@ -258,7 +272,15 @@ class YoloDetection(DetectionDataset):
             rows.append(clipped)
             labels.append(label)
             polygons.append(polygon)
+            if polygon is None and self.masks == "instance":
+                problems.add(UNSEGMENTED, f"{label_file}:{number}")
         image_id = path.relative_to(self.images_dir).as_posix()
         boxes = np.array(rows, np.float32).reshape(-1, 4)
         kept_polygons = tuple(polygons) if any(p is not None for p in polygons) else ()
         return self.make_record(path, header, boxes, np.array(labels, np.int64), image_id, polygons=kept_polygons)
+
+    def segmentations(self, index: int) -> tuple[Segmentation, ...]:
+        """Each object's polygon in the upright file's pixels; None for a box row (masked by its box)."""
+        record = self.records[index]
+        file_hw = record.file_hw or record.image_hw
+        return tuple(yolo_segmentation(polygon, file_hw) for polygon in record.polygons or (None,) * len(record.bboxes))

@@ -86,6 +86,13 @@ def pair_masks(result: Mapping[str, Any], transform: A.Compose) -> dict[str, Any
     fields = list(processor.params.label_fields or []) if processor else []
     if MASK_INDICES not in fields:
         raise ValueError(f"pair_masks: the Compose's BboxParams must declare the label field '{MASK_INDICES}', got label_fields={fields}")
+    return paired_masks(result, fields, processor.params.format)
+
+
+def paired_masks(result: Mapping[str, Any], label_fields: Sequence[str], bbox_format: str) -> dict[str, Any]:
+    """:func:`pair_masks` without a Compose: ``label_fields`` (with :data:`MASK_INDICES`) and
+    ``bbox_format`` are those of the boxes in ``result`` (detmix's datasets pair samples they
+    load without a transform with it)."""
     if "masks" not in result or "image" not in result:
         raise ValueError(f"pair_masks: expected a Compose result with image and masks, got keys {sorted(result)}")
     image_hw = result["image"].shape[:2]
@@ -100,8 +107,8 @@ def pair_masks(result: Mapping[str, Any], transform: A.Compose) -> dict[str, Any
     paired["masks"] = masks[keep]
     normalized = normalize_bboxes(pixel_boxes[keep], image_hw)
     shape = {"height": image_hw[0], "width": image_hw[1]}
-    paired["bboxes"] = (convert_bboxes_from_albumentations(normalized, processor.params.format, shape) if len(normalized) else normalized).astype(np.float32)
-    for field in fields:
+    paired["bboxes"] = (convert_bboxes_from_albumentations(normalized, bbox_format, shape) if len(normalized) else normalized).astype(np.float32)
+    for field in label_fields:
         if field != MASK_INDICES:
             paired[field] = _select(result[field], keep)
     return paired

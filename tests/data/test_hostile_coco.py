@@ -307,12 +307,11 @@ def test_bools_and_numbers_past_float_in_bboxes_are_malformed(tmp_path: Path, bb
         assert_only_annotation_1000_is_gone(build(tmp_path, {"bbox": bbox}))
 
 
-@pytest.mark.parametrize("argument", ["include_crowd", "masks"])
 @pytest.mark.parametrize("value", [1, 0, "True", None, np.bool_(True)])
-def test_flag_arguments_must_be_bools(tmp_path: Path, argument: str, value: Any) -> None:
+def test_flag_arguments_must_be_bools(tmp_path: Path, value: Any) -> None:
     images_dir, ann, _ = coco_dataset(tmp_path)
-    with pytest.raises(TypeError, match=rf"{argument}: expected True or False, got "):
-        detmix.CocoDetection(images_dir, ann, **{argument: value})
+    with pytest.raises(TypeError, match=r"include_crowd: expected True or False, got "):
+        detmix.CocoDetection(images_dir, ann, include_crowd=value)
 
 
 def test_flags_are_fixed_at_construction(tmp_path: Path) -> None:

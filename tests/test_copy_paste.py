@@ -384,7 +384,18 @@ def test_nearest_ties_pick_the_same_source_pixel_for_image_and_masks() -> None:
     bind=st.booleans(),
     stacked=st.booleans(),
 )
-def test_random_scenes(seed, sides, counts, amodal, instance_p, scale_range, fmt, thresholds, bind, stacked) -> None:
+def test_random_scenes(
+    seed: int,
+    sides: tuple[int, int, int, int],
+    counts: tuple[int, int],
+    amodal: bool,
+    instance_p: float,
+    scale_range: tuple[float, float],
+    fmt: str,
+    thresholds: tuple[float, float],
+    bind: bool,
+    stacked: bool,
+) -> None:
     """Random scenes of any size and count (none included), the extra's sides odd. Whole-shape extra
     masks only when every instance is pasted: the extra image then agrees with the paste order."""
     rng = np.random.default_rng(seed)

@@ -1,4 +1,8 @@
-"""The contract all three transforms share: formats, labels, seeds, serialization, purity, targets."""
+"""The contract all mixers share: formats, labels, seeds, serialization, purity, targets.
+
+CopyPaste fills nothing (it pastes over the primary) and pastes no keypoints of its extra, so the
+fill checks leave it out and the keypoint count counts the primary's alone.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,26 @@ import pytest
 from albumentations.core.bbox_utils import convert_bboxes_to_albumentations
 
 import detmix
-from tests.samples import METADATA_KEYS, compose, make_call
+from tests.samples import METADATA_KEYS, compose, make_call, set_boxes
 
 pytestmark = pytest.mark.filterwarnings("error")
 
-NAMES = ["Mosaic", "MixUp", "CutMix"]
+NAMES = ["Mosaic", "MixUp", "CutMix", "CopyPaste"]
 FORMATS = ["coco", "pascal_voc", "yolo", "albumentations"]
+#: Mixers with an image ``fill`` and a ``fill_mask`` for area no source covers.
+FILLING = ["Mosaic", "MixUp", "CutMix"]
+MASK_FILLING = ["Mosaic", "CutMix"]
+#: Mixers that carry the extras' keypoints into the output.
+MIXING_KEYPOINTS = ["Mosaic", "MixUp", "CutMix"]
 
 
 def build(name: str, **kwargs: Any) -> A.DualTransform:
-    defaults: dict[str, Any] = {"Mosaic": {"target_size": (160, 200)}, "MixUp": {}, "CutMix": {"min_visibility": 0.0}}[name]
+    defaults: dict[str, Any] = {
+        "Mosaic": {"target_size": (160, 200)},
+        "MixUp": {},
+        "CutMix": {"min_visibility": 0.0},
+        "CopyPaste": {"instance_p": 1.0, "scale_range": (0.5, 1.5)},
+    }[name]
     return getattr(detmix, name)(p=1, **{**defaults, **kwargs})
 
 
@@ -106,7 +120,7 @@ def test_works_inside_compositions(name: str, wrapper: str) -> None:
     assert not np.array_equal(out["image"], call["image"]) and len(out["bboxes"]) == len(out["labels"])
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", FILLING)
 def test_float32_images_use_a_scaled_fill(name: str) -> None:
     """A narrow extra leaves letterbox or quadrant area uncovered: it must be 114/255, not 114."""
     call = make_call(name, np.random.default_rng(6), dtype=np.float32)
@@ -138,18 +152,28 @@ def test_primary_or_extras_without_boxes(name: str) -> None:
     out = compose(build(name), seed=0)(**call)
     assert len(out["bboxes"]) == 0 and out["labels"] == []
     call = make_call(name, np.random.default_rng(9))
-    call["bboxes"], call["labels"] = [], []
+    set_boxes(call, [], [])
     for extra in call[METADATA_KEYS[name]]:
         height, width = extra["image"].shape[:2]
-        extra["bboxes"], extra["labels"] = [[0, 0, width, height]], [100]
+        set_boxes(extra, [[0, 0, width, height]], [100])
     out = compose(build(name), seed=0)(**call)
     assert len(out["bboxes"]) == len(out["labels"]) > 0 and min(out["labels"]) >= 100
 
 
+def with_covering_extras(name: str, call: dict[str, Any]) -> dict[str, Any]:
+    """CopyPaste hides only what it pastes over: give its extras one instance covering their image."""
+    if name == "CopyPaste":
+        for extra in call[METADATA_KEYS[name]]:
+            height, width = extra["image"].shape[:2]
+            set_boxes(extra, [[0, 0, width, height]], [100])
+    return call
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_keypoints_follow_and_hidden_ones_are_removed_not_clipped(name: str) -> None:
-    call = make_call(name, np.random.default_rng(10), with_keypoints=True)
-    out = compose(build(name), seed=4, keypoints=True)(**call)
+    call = with_covering_extras(name, make_call(name, np.random.default_rng(10), with_keypoints=True))
+    transform = build(name)
+    out = compose(transform, seed=4, keypoints=True)(**call)
     height, width = out["image"].shape[:2]
     points = np.asarray(out["keypoints"]).reshape(-1, 2)
     assert len(points) == len(out["kp_labels"]) > 0
@@ -159,16 +183,19 @@ def test_keypoints_follow_and_hidden_ones_are_removed_not_clipped(name: str) -> 
         bbox_params=A.BboxParams("coco", label_fields=["labels"]),
         keypoint_params=A.KeypointParams("xy", label_fields=["kp_labels"], remove_invisible=False),
         seed=4,
-    )(**make_call(name, np.random.default_rng(10), with_keypoints=True))
-    total = 4 * (1 + len(call[METADATA_KEYS[name]]))
+    )(**with_covering_extras(name, make_call(name, np.random.default_rng(10), with_keypoints=True)))
+    total = 4 * (1 + (len(call[METADATA_KEYS[name]]) if name in MIXING_KEYPOINTS else 0))
     assert len(keep_all["keypoints"]) == total
+    if name == "CopyPaste":  # hidden: the primary's keypoints under a pasted pixel
+        x, y = np.floor(call["keypoints"]).astype(int).T
+        assert len(out["keypoints"]) == total - transform.params["pasted"][0][y, x].sum()
     assert len(out["keypoints"]) < total or name == "MixUp"
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_masks_follow_with_nearest_values_only(name: str) -> None:
     call = make_call(name, np.random.default_rng(11), with_mask=True)
-    out = compose(build(name, **({} if name == "MixUp" else {"fill_mask": 9})), seed=1)(**call)
+    out = compose(build(name, **({"fill_mask": 9} if name in MASK_FILLING else {})), seed=1)(**call)
     assert out["mask"].shape == out["image"].shape[:2] and out["mask"].dtype == np.uint8
     assert set(np.unique(out["mask"])) <= {0, 1, 2, 3, 9}
 
@@ -180,6 +207,9 @@ def test_probability_zero_leaves_the_sample_alone(name: str) -> None:
     out = compose(transform, seed=0)(**deep_copy(call))
     np.testing.assert_array_equal(out["image"], call["image"])
     assert out["labels"] == call["labels"]
+    np.testing.assert_allclose(out["bboxes"], call["bboxes"], rtol=1e-5)
+    if "masks" in call:
+        assert_same(out["masks"], call["masks"])
 
 
 def test_import_needs_no_torch() -> None:

@@ -250,3 +250,79 @@ def test_fills_of_integer_arrays_are_whole_numbers(name: str) -> None:
     if name != "MixUp":
         with pytest.raises(ValueError, match=f"{name}: fill_mask 2.5 is not a whole number, the mask is uint8"):
             compose(getattr(detmix, name)(p=1, fill_mask=2.5))(**make_call(name, np.random.default_rng(8), with_mask=True))
+
+
+# ----- CopyPaste ----------------------------------------------------------------------------------
+# CopyPaste needs instance masks (make_call gives them); the mixers' shared call errors, then its own.
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        test_missing_metadata,
+        test_empty_list,
+        test_metadata_not_a_list,
+        test_extra_that_is_not_a_dict,
+        test_boxes_without_bbox_params,
+        test_int32_masks_need_nearest_interpolation,
+        test_additional_targets_are_refused_not_silently_mixed,
+    ],
+)
+def test_copy_paste_shares_the_mixers_call_errors(test: Any) -> None:
+    test("CopyPaste")
+
+
+def copy_paste_call(mutate: Any, fields: tuple[str, ...] = ("labels",)) -> None:
+    call = make_call("CopyPaste", np.random.default_rng(0), with_mask=True)
+    mutate(call, call["copypaste_metadata"][0])
+    A.Compose([detmix.CopyPaste(p=1)], bbox_params=A.BboxParams("coco", label_fields=list(fields)))(**call)
+
+
+EXTRA = "CopyPaste: extra 0 under 'copypaste_metadata': "
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda call, extra: extra.pop("masks"), EXTRA + "the primary has masks, so every extra needs 'masks', one uint8 mask per box"),
+        (lambda call, extra: extra.update(masks=extra["masks"][:2]), EXTRA + "2 masks for 3 boxes; give one instance mask per box"),
+        (lambda call, extra: call.update(masks=call["masks"][1:]), "CopyPaste: primary: 2 masks for 3 boxes"),
+        (lambda call, extra: extra["masks"].__setitem__(1, extra["masks"][1][1:]), EXTRA + "expected masks\\[1\\] as a uint8 .* array \\(its image's size\\), got uint8 of shape"),
+        (lambda call, extra: extra["masks"].__setitem__(0, extra["masks"][0].astype(bool)), EXTRA + "expected masks\\[0\\] as a uint8 .*, got bool of shape"),
+        (lambda call, extra: extra.update(masks=np.stack(extra["masks"])[..., None]), EXTRA + "expected masks as a uint8 \\(N, \\d+, \\d+\\) array, one mask per box, got uint8 of shape"),
+    ],
+    ids=["extra without masks", "too few extra masks", "too few primary masks", "extra mask of another size", "bool mask", "4-D stack"],
+)
+def test_copy_paste_instance_masks_are_checked_by_name(mutate: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        copy_paste_call(mutate)
+
+
+def test_copy_paste_mask_indices_must_name_masks() -> None:
+    def bind(call: dict[str, Any], extra: dict[str, Any]) -> None:
+        call[detmix.MASK_INDICES], extra[detmix.MASK_INDICES] = [0, 1, 2], [0, 7, 1]
+
+    with pytest.raises(ValueError, match=EXTRA + "mask_indices\\[1\\] = 7 is not the index of one of its 3 masks"):
+        copy_paste_call(bind, ("labels", detmix.MASK_INDICES))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"scale_range": (1.5, 0.5)}, "scale_range"),
+        ({"scale_range": (0.0, 1.0)}, "scale_range.0"),
+        ({"scale_range": (1.0, INF)}, "scale_range.1"),
+        ({"scale_range": (NAN, 1.0)}, "scale_range.0"),
+        ({"scale_range": 1.0}, "scale_range"),
+        ({"instance_p": 1.5}, "instance_p"),
+        ({"instance_p": -0.1}, "instance_p"),
+        ({"instance_p": NAN}, "instance_p"),
+        ({"min_visibility": 1.01}, "min_visibility"),
+        ({"min_visibility": NAN}, "min_visibility"),
+        ({"interpolation": 3}, "interpolation"),  # cv2.INTER_AREA: no warp implements it
+        ({"mask_interpolation": 3}, "mask_interpolation"),
+    ],
+)
+def test_copy_paste_constructor_arguments_are_validated_by_name(kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=f"validation errors? for InitSchema\n{re.escape(field)}\\b"):
+        detmix.CopyPaste(**kwargs)

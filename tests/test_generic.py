@@ -1,7 +1,8 @@
 """Generic checks every mixer passes, in the spirit of Albumentations' own generic suite.
 
-Empty targets in every combination, image dtypes and channel counts, serialization round trips
-and seeded determinism, each over Mosaic, MixUp and CutMix.
+Empty targets in every combination, image dtypes and channel counts, serialization round trips,
+seeded determinism, non-contiguous inputs and untouched inputs, each over every mixer. CopyPaste
+gets instance masks (one per box) in every call; it needs boxes, so a call without them is an error.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import pytest
 import detmix
 from tests.samples import METADATA_KEYS, compose, make_call
 from tests.test_contract import assert_same, build, deep_copy
+from tests.test_memory import fire_and_check
 
 pytestmark = pytest.mark.filterwarnings("error")
 
-NAMES = ["Mosaic", "MixUp", "CutMix"]
+NAMES = ["Mosaic", "MixUp", "CutMix", "CopyPaste"]
 HW = (32, 48)
 #: Where a target has annotations: absent from the call and the Compose (the extras still carry
 #: theirs, to be ignored), or present with these samples non-empty and the others empty.
@@ -29,7 +31,8 @@ TARGETS = {"bboxes": ("labels", 4), "keypoints": ("kp_labels", 2)}
 
 
 def small_call(name: str, seed: int = 0, **kwargs: Any) -> dict[str, Any]:
-    """A call with a 32x48 primary, boxes, keypoints and masks, annotations as float32 arrays."""
+    """A call with a 32x48 primary, boxes, keypoints and a mask (CopyPaste: instance masks too),
+    annotations as float32 arrays."""
     call = make_call(name, np.random.default_rng(seed), image_hw=HW, with_mask=True, with_keypoints=True, **kwargs)
     for sample in samples_of(name, call):
         for key in TARGETS:
@@ -52,6 +55,8 @@ def place(name: str, call: dict[str, Any], target: str, where: str) -> set[Any]:
     for sample in samples:
         if not any(sample is s for s in full):
             sample[target], sample[field] = np.zeros((0, columns), np.float32), []
+            if target == "bboxes" and "masks" in sample:
+                sample["masks"] = []
     return {label for sample in full for label in sample[field]}
 
 
@@ -64,12 +69,17 @@ def test_every_combination_of_empty_targets(name: str, bboxes: str, keypoints: s
     labels = {target: place(name, call, target, where) for target, where in (("bboxes", bboxes), ("keypoints", keypoints))}
     if not masks:
         call.pop("mask")
-    out = A.Compose(
+    aug = A.Compose(
         [build(name)],
         bbox_params=None if bboxes == "absent" else A.BboxParams("coco", label_fields=["labels"]),
         keypoint_params=None if keypoints == "absent" else A.KeypointParams("xy", label_fields=["kp_labels"]),
         seed=0,
-    )(**call)
+    )
+    if bboxes == "absent" and "masks" in call:
+        with pytest.raises(ValueError, match=f"{name}: masks are instance masks, one per box: the call needs bboxes with them"):
+            aug(**call)
+        return
+    out = aug(**call)
     height, width = out["image"].shape[:2]
     assert out["image"].shape[2:] == call["image"].shape[2:] and out["image"].dtype == np.uint8
     assert ("mask" in out) == masks and (not masks or out["mask"].shape == (height, width))
@@ -81,6 +91,9 @@ def test_every_combination_of_empty_targets(name: str, bboxes: str, keypoints: s
         count = len(out[field])
         assert out[target].shape == (count, columns), f"{target} {out[target].shape} with {count} {field}"
         assert set(out[field]) <= labels[target]
+    if "masks" in call:
+        assert len(out["masks"]) == len(out["bboxes"])
+        assert all(m.shape == (height, width) and m.dtype == np.uint8 for m in out["masks"])
 
 
 @pytest.mark.parametrize(
@@ -94,8 +107,10 @@ def test_empty_annotations_in_any_container(name: str, empty: Any) -> None:
     call = small_call(name)
     for sample in samples_of(name, call):
         sample["bboxes"], sample["keypoints"], sample["labels"], sample["kp_labels"] = empty, empty, [], []
+        if "masks" in sample:
+            sample["masks"] = [] if isinstance(empty, list) else np.zeros((0, *sample["image"].shape[:2]), np.uint8)
     out = compose(build(name), keypoints=True)(**call)
-    assert out["labels"] == [] and out["kp_labels"] == []
+    assert out["labels"] == [] and out["kp_labels"] == [] and len(out.get("masks", [])) == 0
     if isinstance(empty, list):
         assert out["bboxes"] == [] and out["keypoints"] == []
     else:
@@ -131,6 +146,13 @@ NON_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "MixUp": {"alpha": 2.0, "beta": 3.0, "weight_field": "weights", "fill": 7, "interpolation": cv2.INTER_NEAREST},
     "CutMix": {"alpha": 0.5, "min_visibility": 0.4, "fill": (1, 2, 3), "fill_mask": 3, "interpolation": cv2.INTER_LANCZOS4},
+    "CopyPaste": {
+        "scale_range": (0.4, 1.7),
+        "instance_p": 0.8,
+        "min_visibility": 0.1,
+        "interpolation": cv2.INTER_CUBIC,
+        "mask_interpolation": cv2.INTER_LINEAR,
+    },
 }
 
 
@@ -168,4 +190,15 @@ def test_non_contiguous_inputs_give_the_contiguous_result(name: str) -> None:
         sample["image"] = np.ascontiguousarray(sample["image"][..., ::-1])[..., ::-1]
         sample["mask"] = np.repeat(sample["mask"], 2, axis=1)[:, ::2]
         assert not sample["image"].flags.c_contiguous and not sample["mask"].flags.c_contiguous
+        if "masks" in sample:
+            sample["masks"] = [np.repeat(m, 2, axis=0)[::2] if i % 2 else np.asfortranarray(m) for i, m in enumerate(sample["masks"])]
+            assert not any(m.flags.c_contiguous for m in sample["masks"])
     assert_same(compose(build(name), seed=2, keypoints=True)(**views), compose(build(name), seed=2, keypoints=True)(**call))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_inputs_are_never_written_and_outputs_share_no_memory_with_them(name: str) -> None:
+    """With instance masks and a semantic mask on every sample, extras of other sizes."""
+    call = make_call(name, np.random.default_rng(4), with_mask=True, with_masks=True, with_keypoints=True)
+    out = fire_and_check(name, build(name), call)
+    assert len(out["masks"]) == len(out["bboxes"]) > 0

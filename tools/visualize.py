@@ -1,9 +1,11 @@
-"""Draw augmented samples of a detection dataset as one grid PNG, with boxes and class names.
+"""Draw augmented samples of a detection dataset as one grid PNG, with boxes, class names and instance masks.
 
 Each row runs one pipeline — an ``A.Compose`` holding detmix's Mosaic, MixUp, CutMix or all three
-(every transform at ``p=1``) — over the same primary images, drawn from a ``CocoDetection`` or
-``YoloDetection`` that feeds the mixers their extra samples. Cells are letterboxed to one size;
-the boxes are drawn after that resize, with OpenCV only.
+(every transform at ``p=1``), and CopyPaste where the dataset has instance masks — over the same
+primary images, drawn from a ``CocoDetection`` or ``YoloDetection`` that feeds the mixers their
+extra samples. A dataset with segmentations (COCO polygons or RLEs, YOLO polygon rows) is read
+with ``masks="instance"`` and each object's mask is drawn as a translucent fill with its outline.
+Cells are letterboxed to one size; boxes and masks are drawn after that resize, with OpenCV only.
 
 Usage:
     python tools/visualize.py                              # fixture COCO set, every pipeline -> out/augmented.png
@@ -11,11 +13,13 @@ Usage:
     python tools/visualize.py --dataset fixtures/yolo/images --out out/yolo.png
     python tools/visualize.py --dataset path/to/instances.json --format coco   # images/ beside the JSON
     python tools/visualize.py --seed 23 --cell 224 --out docs/augmented.png    # the README picture
+    python tools/visualize.py --pipeline copypaste --samples 4 --out out/copypaste.png
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -38,7 +42,11 @@ DEFAULT_DATASET = REPO / "fixtures" / "coco" / "annotations.json"
 DEFAULT_OUT = REPO / "out" / "augmented.png"
 MOSAIC_SIZE = (512, 512)
 #: Row titles, in grid order; ``grid`` draws every one of them.
-PIPELINES = {"mosaic": "Mosaic", "mixup": "MixUp", "cutmix": "CutMix", "all": "All three"}
+PIPELINES = {"mosaic": "Mosaic", "mixup": "MixUp", "cutmix": "CutMix", "all": "All three", "copypaste": "CopyPaste"}
+#: Pipelines that need instance masks: left out of the grid for a dataset without segmentations.
+MASK_PIPELINES = ("copypaste",)
+#: Weight of a mask's colour in its translucent fill.
+MASK_ALPHA = 0.45
 BACKGROUND = (32, 32, 32)
 LABEL_WIDTH = 120
 GAP = 4
@@ -51,15 +59,28 @@ PALETTE = [
 
 
 def build_pipeline(name: str, seed: int) -> A.Compose:
-    """The seeded Compose of one pipeline: ``mosaic``, ``mixup``, ``cutmix`` or ``all``."""
+    """The seeded Compose of one pipeline: ``mosaic``, ``mixup``, ``cutmix``, ``all`` or ``copypaste``.
+
+    Its boxes carry ``detmix.MASK_INDICES`` too, so a dataset with instance masks can run it.
+    """
     transforms: dict[str, list[A.BasicTransform]] = {
         "mosaic": [detmix.Mosaic(target_size=MOSAIC_SIZE, p=1.0)],
         "mixup": [detmix.MixUp(p=1.0)],
         "cutmix": [detmix.CutMix(p=1.0)],
         "all": [detmix.Mosaic(target_size=MOSAIC_SIZE, p=1.0), detmix.MixUp(p=1.0), detmix.CutMix(p=1.0)],
+        "copypaste": [detmix.CopyPaste(scale_range=(0.5, 1.5), instance_p=0.7, p=1.0)],
     }
-    bbox_params = A.BboxParams(format="pascal_voc", label_fields=["class_labels"], min_visibility=0.1)
+    bbox_params = A.BboxParams(format="pascal_voc", label_fields=["class_labels", detmix.MASK_INDICES], min_visibility=0.1)
     return A.Compose(transforms[name], bbox_params=bbox_params, seed=seed)
+
+
+def has_segmentations(path: Path, dataset_format: str) -> bool:
+    """Whether the dataset at ``path`` segments any object: a COCO segmentation, a YOLO polygon row."""
+    if dataset_format == "coco":
+        return any(ann.get("segmentation") for ann in json.loads(path.read_text()).get("annotations", []))
+    images_dir = path / "images" if (path / "images").is_dir() else path
+    dataset = detmix.YoloDetection(images_dir, names=find_names(images_dir), verbose=False)
+    return any(polygon is not None for record in dataset.records for polygon in record.polygons)
 
 
 def detect_format(path: Path) -> str:
@@ -79,8 +100,8 @@ def find_names(images_dir: Path) -> Path | None:
     return None
 
 
-def open_dataset(path: Path, dataset_format: str, transform: A.Compose) -> detmix.CocoDetection | detmix.YoloDetection:
-    """A detmix dataset over ``path`` that runs ``transform``.
+def open_dataset(path: Path, dataset_format: str, transform: A.Compose, masks: bool) -> detmix.CocoDetection | detmix.YoloDetection:
+    """A detmix dataset over ``path`` that runs ``transform``, with instance masks if ``masks``.
 
     COCO: ``path`` is the annotation JSON and its images are in the ``images`` folder beside it
     (or beside the JSON itself when there is none). YOLO: ``path`` is the images folder, or a
@@ -91,11 +112,11 @@ def open_dataset(path: Path, dataset_format: str, transform: A.Compose) -> detmi
         if not path.is_file():
             raise ValueError(f"--dataset {path}: a COCO dataset is given by its annotation JSON file")
         images_dir = path.parent / "images" if (path.parent / "images").is_dir() else path.parent
-        return detmix.CocoDetection(images_dir, path, transform)
+        return detmix.CocoDetection(images_dir, path, transform, masks="instance" if masks else False)
     if not path.is_dir():
         raise ValueError(f"--dataset {path}: a YOLO dataset is given by its images folder")
     images_dir = path / "images" if (path / "images").is_dir() else path
-    return detmix.YoloDetection(images_dir, names=find_names(images_dir), transform=transform)
+    return detmix.YoloDetection(images_dir, names=find_names(images_dir), transform=transform, masks="instance" if masks else False)
 
 
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Placement]:
@@ -108,9 +129,23 @@ def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Placement]:
     return cell, placement
 
 
+def draw_masks(cell: np.ndarray, masks: np.ndarray, labels: Sequence[Any], placement: Placement) -> None:
+    """Each instance mask as a translucent fill of its class colour with a solid outline, in place."""
+    (new_h, new_w), (dx, dy) = placement.scaled_hw, placement.offset_xy
+    view = cell[dy : dy + new_h, dx : dx + new_w]
+    for mask, label in zip(masks, labels):
+        shown = cv2.resize(mask, (new_w, new_h), interpolation=cv2.INTER_NEAREST) > 0
+        colour = np.array(PALETTE[int(label) % len(PALETTE)], np.float32)
+        view[shown] = (view[shown] * (1 - MASK_ALPHA) + colour * MASK_ALPHA).astype(np.uint8)
+        contours, _ = cv2.findContours(shown.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(view, contours, -1, PALETTE[int(label) % len(PALETTE)], 1, cv2.LINE_AA)
+
+
 def draw_sample(sample: dict[str, Any], classes: Sequence[str], size: int) -> np.ndarray:
-    """One grid cell: the sample's image letterboxed to ``size``, its pascal_voc boxes and class names on it."""
+    """One grid cell: the sample's image letterboxed to ``size``, its instance masks, pascal_voc boxes and class names on it."""
     cell, placement = letterbox(sample["image"], size)
+    if "masks" in sample:
+        draw_masks(cell, sample["masks"], sample["class_labels"], placement)
     boxes = np.asarray(sample["bboxes"], dtype=np.float64).reshape(-1, 4)
     cell_boxes = scale_offset_boxes(boxes, placement.scale_xy, placement.offset_xy)
     for box, label in zip(cell_boxes, sample["class_labels"]):
@@ -146,8 +181,13 @@ def make_grid(dataset: Path, dataset_format: str, pipelines: Sequence[str], samp
     """The RGB grid: one row per pipeline, ``samples`` cells per row, the same primaries in every row."""
     rows = []
     primaries: list[int] | None = None
+    masks = has_segmentations(dataset, dataset_format)
+    if not masks:
+        if set(pipelines) <= set(MASK_PIPELINES):
+            raise ValueError(f"--pipeline {pipelines[0]} needs instance masks: {dataset} has no segmentations (COCO) or polygon rows (YOLO)")
+        pipelines = [name for name in pipelines if name not in MASK_PIPELINES]
     for name in pipelines:
-        ds = open_dataset(dataset, dataset_format, build_pipeline(name, seed))
+        ds = open_dataset(dataset, dataset_format, build_pipeline(name, seed), masks)
         if primaries is None:
             primaries = random.Random(seed).sample(range(len(ds)), min(samples, len(ds)))
         cells = [draw_sample(ds[i], ds.classes, cell) for i in primaries]

@@ -60,7 +60,7 @@ def mixing_off() -> Iterator[None]:
 
 
 class MixingTransform(ExtrasIntake, DualTransform):
-    """Base of Mosaic, MixUp and CutMix: extras from metadata, fill scaling, the box rule.
+    """Base of the mixing transforms: extras from metadata, instance masks, the box rule.
 
     Subclasses set ``extras_needed`` and call :meth:`take_extras` from
     ``get_params_dependent_on_data``.
@@ -71,16 +71,8 @@ class MixingTransform(ExtrasIntake, DualTransform):
     #: Least visible fraction of a box this mixer keeps, besides ``BboxParams.min_visibility``.
     min_visibility: float = 0.0
 
-    def __init__(
-        self,
-        fill: Fill,
-        interpolation: int,
-        mask_interpolation: int,
-        metadata_key: str,
-        p: float,
-    ) -> None:
+    def __init__(self, interpolation: int, mask_interpolation: int, metadata_key: str, p: float) -> None:
         super().__init__(p=p)
-        self.fill = fill
         self.interpolation = interpolation
         self.mask_interpolation = mask_interpolation
         self.metadata_key = metadata_key
@@ -128,13 +120,6 @@ class MixingTransform(ExtrasIntake, DualTransform):
         return super().update_transform_params(params, data)
 
     # ----- helpers for apply* ------------------------------------------------------------------
-
-    def fill_for(self, image: np.ndarray) -> Fill:
-        """``fill`` in the image's value range: a 0-255 fill is scaled to [0, 1] for float images."""
-        fill = checked_fill(self._name, "fill", self.fill, image, np.uint8 if image.dtype == np.float32 else image.dtype)
-        if image.dtype == np.float32:
-            return tuple(v / 255.0 for v in fill) if isinstance(fill, Sequence) else fill / 255.0
-        return fill
 
     def aligned(self, target: AnnotationTarget, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The sources' ``target`` arrays, each empty one reshaped to the common column layout.
@@ -240,6 +225,21 @@ class MixingTransform(ExtrasIntake, DualTransform):
         if isinstance(processor, KeypointsProcessor) and not processor.params.remove_invisible:
             return keypoints
         return keypoints[visible]
+
+
+class FillingTransform(MixingTransform):
+    """A mixer whose output has area no source covers (a mosaic's borders, a letterbox's bars): it takes a ``fill``."""
+
+    def __init__(self, fill: Fill, interpolation: int, mask_interpolation: int, metadata_key: str, p: float) -> None:
+        super().__init__(interpolation, mask_interpolation, metadata_key, p)
+        self.fill = fill
+
+    def fill_for(self, image: np.ndarray) -> Fill:
+        """``fill`` in the image's value range: a 0-255 fill is scaled to [0, 1] for float images."""
+        fill = checked_fill(self._name, "fill", self.fill, image, np.uint8 if image.dtype == np.float32 else image.dtype)
+        if image.dtype == np.float32:
+            return tuple(v / 255.0 for v in fill) if isinstance(fill, Sequence) else fill / 255.0
+        return fill
 
 
 def checked_fill(owner: str, name: str, fill: Fill, array: np.ndarray, range_dtype: Any = None) -> Fill:

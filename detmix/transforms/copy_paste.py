@@ -78,15 +78,10 @@ class CopyPaste(MixingTransform):
         metadata_key: str = "copypaste_metadata",
         p: float = 0.5,
     ) -> None:
-        super().__init__(None, interpolation, mask_interpolation, metadata_key, p)
+        super().__init__(interpolation, mask_interpolation, metadata_key, p)
         self.scale_range = scale_range
         self.instance_p = instance_p
         self.min_visibility = min_visibility
-
-    def get_transform_init_args_names(self) -> tuple[str, ...]:
-        """The constructor's arguments, less the base's ``fill`` (CopyPaste fills nothing): a
-        serialized ``fill`` would make ``A.from_dict`` warn that CopyPaste takes no such argument."""
-        return tuple(name for name in super().get_transform_init_args_names() if name != "fill")
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """Choose the extra, place it, and choose which of its instances to paste."""

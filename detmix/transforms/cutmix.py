@@ -11,14 +11,14 @@ from pydantic import Field
 from detmix.functional import cutmix as fcutmix
 from detmix.functional.instances import PlacedInstances, clear_rect, place_instance_masks
 from detmix.functional.placement import Fill, Placement, identity_placement, letterbox_placement
-from detmix.transforms.base import MixingTransform, checked_fill
+from detmix.transforms.base import FillingTransform, checked_fill
 from detmix.transforms.extras import Extra
 from detmix.transforms.schema import BetaParameter, FillValue, FillingInitSchema
 
 Rect = fcutmix.Rect
 
 
-class CutMix(MixingTransform):
+class CutMix(FillingTransform):
     """Paste a rectangle of one extra (letterboxed to the primary's size) into the primary.
 
     ``lam`` is drawn from ``Beta(alpha, alpha)``; the rectangle has about ``(1 - lam)`` of the

@@ -17,12 +17,12 @@ from detmix.functional.placement import (
     place_all_keypoints,
     render,
 )
-from detmix.transforms.base import MixingTransform
+from detmix.transforms.base import FillingTransform
 from detmix.transforms.extras import Extra
 from detmix.transforms.schema import BetaParameter, FillingInitSchema
 
 
-class MixUp(MixingTransform):
+class MixUp(FillingTransform):
     """Blend the primary with one extra: ``lam * primary + (1 - lam) * other``.
 
     ``lam`` is drawn from ``Beta(alpha, beta)`` (``beta`` defaults to ``alpha``) and kept strictly

@@ -12,12 +12,12 @@ from pydantic import AfterValidator, Field
 from detmix.functional import mosaic as fmosaic
 from detmix.functional.instances import PlacedInstances, place_instance_masks
 from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
-from detmix.transforms.base import MixingTransform, checked_fill
+from detmix.transforms.base import FillingTransform, checked_fill
 from detmix.transforms.extras import Extra
 from detmix.transforms.schema import FillValue, FillingInitSchema
 
 
-class Mosaic(MixingTransform):
+class Mosaic(FillingTransform):
     """Four images in a 2x2 mosaic around a random centre.
 
     The centre is drawn uniformly in ``center_range`` of the output's width and height. The

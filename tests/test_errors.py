@@ -326,3 +326,98 @@ def test_copy_paste_mask_indices_must_name_masks() -> None:
 def test_copy_paste_constructor_arguments_are_validated_by_name(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=f"validation errors? for InitSchema\n{re.escape(field)}\\b"):
         detmix.CopyPaste(**kwargs)
+
+# ----- instance masks -----------------------------------------------------------------------------
+
+
+def instance_masks(sample: dict[str, Any]) -> list[np.ndarray]:
+    """One uint8 {0, 1} mask per COCO box of ``sample``: the box's pixels."""
+    height, width = sample["image"].shape[:2]
+    masks = []
+    for x, y, w, h in np.asarray(sample["bboxes"]):
+        mask = np.zeros((height, width), np.uint8)
+        mask[int(y) : int(np.ceil(y + h)), int(x) : int(np.ceil(x + w))] = 1
+        masks.append(mask)
+    return masks
+
+
+def run_instances(name: str, mutate: Any, indexed: bool = False, **compose_kwargs: Any) -> None:
+    """A call whose samples carry instance masks (and ``mask_indices`` when ``indexed``), after ``mutate``."""
+    call = make_call(name, np.random.default_rng(9))
+    for sample in [call, *call[METADATA_KEYS[name]]]:
+        sample["masks"] = instance_masks(sample)
+        if indexed:
+            sample[detmix.MASK_INDICES] = list(range(len(sample["labels"])))
+    mutate(call, call[METADATA_KEYS[name]])
+    fields = ["labels", *([detmix.MASK_INDICES] if indexed else [])]
+    A.Compose([getattr(detmix, name)(p=1)], bbox_params=A.BboxParams("coco", label_fields=fields), seed=0, **compose_kwargs)(**call)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_instance_masks_need_bboxes(name: str) -> None:
+    call = make_call(name, np.random.default_rng(10))
+    for sample in [call, *call[METADATA_KEYS[name]]]:
+        sample["masks"] = instance_masks(sample)
+        del sample["bboxes"], sample["labels"]
+    with pytest.raises(ValueError, match=f"{name}: masks are instance masks, one per box: the call needs bboxes with them"):
+        getattr(detmix, name)(p=1)(**call)
+
+
+PRIMARY_MASKS = "expected masks as a uint8 \\(N, 120, 160\\) array, one mask per box, got"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "error", "match"),
+    [
+        (lambda c, e: c.update(masks=[m[:-1] for m in c["masks"]]), ValueError, f"primary: {PRIMARY_MASKS} uint8 of shape \\(3, 119, 160\\)"),
+        (lambda c, e: c.update(masks=[m.astype(bool) for m in c["masks"]]), ValueError, f"primary: {PRIMARY_MASKS} bool of shape \\(3, 120, 160\\)"),
+        (lambda c, e: c.update(masks=np.stack(c["masks"]).astype(np.int32)), ValueError, f"primary: {PRIMARY_MASKS} int32 of shape"),
+        (lambda c, e: e[0].update(masks=[m[:, :-1] for m in e[0]["masks"]]), ValueError, "extra 0 under '\\w+': expected masks\\[0\\] as a uint8 \\d+ x \\d+ array \\(its image's size\\), got uint8 of shape"),
+        (lambda c, e: e[0].update(masks=[m.astype(np.float32) for m in e[0]["masks"]]), ValueError, "extra 0 under '\\w+': expected masks\\[0\\] as a uint8 .*, got float32"),
+        (lambda c, e: e[0].update(masks=np.stack(e[0]["masks"]).astype(bool)), ValueError, "extra 0 under '\\w+': expected masks as a uint8 \\(N, \\d+, \\d+\\) array, one mask per box, got bool"),
+        (lambda c, e: e[0].update(masks="masks.png"), TypeError, "extra 0 under '\\w+': expected masks as a list of \\(H, W\\) uint8 arrays or an \\(N, H, W\\) array, got str"),
+        (lambda c, e: e[0].pop("masks"), ValueError, "extra 0 under '\\w+': the primary has masks, so every extra needs 'masks', one uint8 mask per box"),
+        (lambda c, e: c["masks"].pop(), ValueError, "primary: 2 masks for 3 boxes; give one instance mask per box, in box order, or declare the label field 'mask_indices'"),
+        (lambda c, e: e[0]["masks"].append(e[0]["masks"][0]), ValueError, "extra 0 under '\\w+': 4 masks for 3 boxes; give one instance mask per box"),
+    ],
+)
+@pytest.mark.parametrize("name", NAMES)
+def test_malformed_instance_masks_name_their_sample(name: str, mutate: Any, error: type, match: str) -> None:
+    """Checked by detmix (Albumentations' own shape check, which catches a primary mask first, is off)."""
+    with pytest.raises(error, match=f"{name}: {match}"):
+        run_instances(name, mutate, is_check_shapes=False)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_primary_instance_mask_of_another_size_is_refused_by_albumentations(name: str) -> None:
+    with pytest.raises(ValueError, match="Height and Width of image, mask or masks should be equal"):
+        run_instances(name, lambda c, e: c.update(masks=[m[:-1] for m in c["masks"]]))
+
+
+@pytest.mark.parametrize(("values", "shown"), [([0, 1, 3], "3"), ([0, -1, 2], "-1"), ([0, 1.5, 2], "1.5"), ([0, float("nan"), 1], "nan")])
+@pytest.mark.parametrize("name", NAMES)
+def test_mask_indices_must_name_a_mask(name: str, values: list[float], shown: str) -> None:
+    bad = [i for i, v in enumerate(values) if not (v in (0, 1, 2) and v == int(v))][0]
+    message = f"mask_indices\\[{bad}\\] = {shown} is not the index of one of its 3 masks"
+    with pytest.raises(ValueError, match=f"{name}: primary: {message}"):
+        run_instances(name, lambda c, e: c.update(mask_indices=values), indexed=True)
+    with pytest.raises(ValueError, match=f"{name}: extra 0 under '\\w+': {message}"):
+        run_instances(name, lambda c, e: e[0].update(mask_indices=values), indexed=True)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mask_indices_must_be_numbers(name: str) -> None:
+    with pytest.raises(ValueError, match=f"{name}: .*mask_indices"):
+        run_instances(name, lambda c, e: c.update(mask_indices=["2", "10", "0"]), indexed=True)
+
+
+def test_pair_masks_needs_mask_indices_and_masks() -> None:
+    image, mask = np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), np.uint8)
+    plain = A.Compose([A.NoOp()], bbox_params=A.BboxParams("coco", label_fields=["labels"]))
+    with pytest.raises(ValueError, match="pair_masks: the Compose's BboxParams must declare the label field 'mask_indices', got label_fields=\\['labels'\\]"):
+        detmix.pair_masks(plain(image=image, masks=[mask], bboxes=[[0, 0, 8, 8]], labels=[1]), plain)
+    indexed = A.Compose([A.NoOp()], bbox_params=A.BboxParams("coco", label_fields=[detmix.MASK_INDICES]))
+    with pytest.raises(ValueError, match="pair_masks: expected a Compose result with image and masks, got keys \\['bboxes', 'image', 'mask_indices'\\]"):
+        detmix.pair_masks(indexed(image=image, bboxes=[[0, 0, 8, 8]], mask_indices=[0]), indexed)
+    with pytest.raises(ValueError, match="pair_masks: mask_indices\\[0\\] = 4 is not the index of one of its 1 masks"):
+        detmix.pair_masks(indexed(image=image, masks=[mask], bboxes=[[0, 0, 8, 8]], mask_indices=[4]), indexed)

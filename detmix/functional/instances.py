@@ -29,7 +29,7 @@ Window = tuple[int, int, int, int]
 class PlacedInstances(NamedTuple):
     """Instance masks of several sources on one canvas, in source order, one plane per object."""
 
-    masks: np.ndarray  # (N, H, W) uint8, nonzero where the object shows
+    masks: np.ndarray  # (N, H, W) uint8, 1 where the object shows, 0 elsewhere
     windows: np.ndarray  # (N, 4) int64 x0, y0, x1, y1: outside it a plane is all zero
     whole_areas: np.ndarray  # (N,) float64 pixel count of the whole object at the canvas scale
 
@@ -43,7 +43,8 @@ def place_instance_masks(
     """Render each source's instance masks (``(n_i, h_i, w_i)`` uint8) at its placement.
 
     A mask is rendered only over its own extent on the canvas (within the placement's region),
-    so the work follows the objects' sizes, not the number of objects times the canvas.
+    so the work follows the objects' sizes, not the number of objects times the canvas. Nonzero
+    source pixels are the object; rendered planes are 0/1 (an overshooting kernel's 2 is 1).
     """
     total = sum(len(masks) for masks in sources)
     stack = np.zeros((total, *canvas_hw), np.uint8)
@@ -70,6 +71,9 @@ def place_instance_masks(
                 shown = placement.restricted_to(extent)
                 paste(stack[row], mask, shown, interpolation)
                 windows[row] = shown.region_xyxy
+                wx, wy, wx_end, wy_end = shown.region_xyxy
+                window = stack[row, wy:wy_end, wx:wx_end]
+                np.minimum(window, 1, out=window)  # 0/1 whatever the source values and the kernel's overshoot
             row += 1
     return PlacedInstances(stack, windows, whole_areas)
 

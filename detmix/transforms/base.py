@@ -25,7 +25,7 @@ from detmix import boxes as B
 from detmix.functional.instances import PlacedInstances
 from detmix.functional.placement import Fill
 from detmix.transforms.extras import Extra, ExtrasIntake
-from detmix.transforms.instances import mask_index_column, masks_per_box
+from detmix.transforms.instances import MASK_INDICES, mask_index_column, masks_per_box
 
 #: Tolerance for comparing visible fractions against thresholds.
 VISIBILITY_EPS = 1e-9
@@ -206,8 +206,20 @@ class MixingTransform(ExtrasIntake, DualTransform):
         """Left as they are here: :meth:`apply_with_params` puts the mixed masks in their place."""
         return masks
 
-    def _instances(self, data: dict[str, Any], params: dict[str, Any]) -> Instances:
+    def _mask_index_column(self) -> int | None:
+        """The column of :data:`~detmix.transforms.instances.MASK_INDICES` after checking it holds numbers.
+
+        Albumentations label-encodes a field of strings: ``["2", "10", "0"]`` would silently
+        become indices 2, 1, 0.
+        """
         column = mask_index_column(self._bbox_label_fields())
+        meta = self.get_processor("bboxes").label_manager.metadata.get("bboxes", {}).get(MASK_INDICES) if column is not None else None
+        if meta is not None and not meta.is_numerical:
+            raise ValueError(f"{self._name}: {MASK_INDICES} must hold integer mask indices, got {meta.input_type.__name__} of non-numbers")
+        return column
+
+    def _instances(self, data: dict[str, Any], params: dict[str, Any]) -> Instances:
+        column = self._mask_index_column()
         extras: list[Extra] = params["extras"]
         primary_boxes, *extra_boxes = self.aligned("bboxes", [data["bboxes"], *(e["bboxes"] for e in extras)])
         sources = [masks_per_box(data["masks"], primary_boxes, column, f"{self._name}: primary")]

@@ -49,6 +49,14 @@ def checked_mask_stack(masks: Any, image_hw: tuple[int, int], where: str) -> Seq
     return masks
 
 
+def numeric_indices(values: Any, where: str) -> np.ndarray:
+    """``values`` of :data:`MASK_INDICES` as float64, refusing what is not numbers (strings would be label-encoded silently)."""
+    array = np.asarray(values)
+    if array.size and array.dtype.kind not in "iuf":
+        raise ValueError(f"{where}: {MASK_INDICES} must hold integer mask indices, got {array.dtype} values {array.ravel()[:3].tolist()}")
+    return array.astype(np.float64)
+
+
 def masks_per_box(masks: Sequence[np.ndarray], boxes: np.ndarray, index_column: int | None, where: str) -> list[np.ndarray]:
     """The mask of each of ``boxes`` (Albumentations' encoded rows), in box order, as views.
 
@@ -76,7 +84,8 @@ def pair_masks(result: Mapping[str, Any], transform: A.Compose) -> dict[str, Any
     pairing now positional), refits each box to the tight extent of its mask's pixels (an
     ``Affine`` rotation or a crop leaves Albumentations' boxes looser than their objects), and
     drops the objects whose masks have no pixel left, from the boxes, masks and every label
-    field of ``transform``'s ``BboxParams``. ``masks`` comes back as a uint8 ``(N, H, W)`` array.
+    field of ``transform``'s ``BboxParams``. ``masks`` comes back as a uint8 ``(N, H, W)`` array
+    of 0/1 (nonzero is the object).
 
     Raises:
         ValueError: ``transform`` has no ``BboxParams`` declaring :data:`MASK_INDICES`, or
@@ -97,9 +106,10 @@ def paired_masks(result: Mapping[str, Any], label_fields: Sequence[str], bbox_fo
         raise ValueError(f"pair_masks: expected a Compose result with image and masks, got keys {sorted(result)}")
     image_hw = result["image"].shape[:2]
     stack = checked_mask_stack(result["masks"], image_hw, "pair_masks")
-    indices = np.asarray(result[MASK_INDICES], dtype=np.float64).reshape(-1, 1)
+    indices = numeric_indices(result[MASK_INDICES], "pair_masks").reshape(-1, 1)
     chosen = masks_per_box(stack, indices, -1, "pair_masks")
     masks = np.stack(chosen) if chosen else np.zeros((0, *image_hw), np.uint8)
+    np.minimum(masks, 1, out=masks)  # 0/1: Albumentations' cubic and Lanczos warps overshoot to 2
     pixel_boxes, counts = B.mask_boxes(masks)
     keep = counts > 0
     paired = dict(result)
@@ -107,7 +117,8 @@ def paired_masks(result: Mapping[str, Any], label_fields: Sequence[str], bbox_fo
     paired["masks"] = masks[keep]
     normalized = normalize_bboxes(pixel_boxes[keep], image_hw)
     shape = {"height": image_hw[0], "width": image_hw[1]}
-    paired["bboxes"] = (convert_bboxes_from_albumentations(normalized, bbox_format, shape) if len(normalized) else normalized).astype(np.float32)
+    converted = normalized if bbox_format == "albumentations" or not len(normalized) else convert_bboxes_from_albumentations(normalized, bbox_format, shape)
+    paired["bboxes"] = converted.astype(np.float32)
     for field in label_fields:
         if field != MASK_INDICES:
             paired[field] = _select(result[field], keep)

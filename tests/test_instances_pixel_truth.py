@@ -362,7 +362,7 @@ def test_pair_masks_refits_boxes_and_drops_emptied_objects(fmt):
         aug = instance_compose(transforms, fmt, True, seed)
         out = aug(**scene.sample(fmt, True, seed))
         paired = detmix.pair_masks(out, aug)
-        found = read_output(paired, fmt, paired=True, binary=False)
+        found = read_output(paired, fmt, paired=True)
         check_boxes_are_mask_extents(found)
         check_masks_are_colours(paired["image"], found.masks, found.ids)
         boxed = {int(round(float(i))) for i in out["ids"]}

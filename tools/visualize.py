@@ -180,16 +180,15 @@ def row_label(title: str, height: int) -> np.ndarray:
 def make_grid(dataset: Path, dataset_format: str, pipelines: Sequence[str], samples: int, seed: int, cell: int) -> np.ndarray:
     """The RGB grid: one row per pipeline, ``samples`` cells per row, the same primaries in every row."""
     rows = []
-    primaries: list[int] | None = None
     masks = has_segmentations(dataset, dataset_format)
     if not masks:
         if set(pipelines) <= set(MASK_PIPELINES):
             raise ValueError(f"--pipeline {pipelines[0]} needs instance masks: {dataset} has no segmentations (COCO) or polygon rows (YOLO)")
         pipelines = [name for name in pipelines if name not in MASK_PIPELINES]
+    ds = open_dataset(dataset, dataset_format, build_pipeline(pipelines[0], seed), masks)  # read (and warned about) once
+    primaries = random.Random(seed).sample(range(len(ds)), min(samples, len(ds)))
     for name in pipelines:
-        ds = open_dataset(dataset, dataset_format, build_pipeline(name, seed), masks)
-        if primaries is None:
-            primaries = random.Random(seed).sample(range(len(ds)), min(samples, len(ds)))
+        ds.transform = build_pipeline(name, seed)
         cells = [draw_sample(ds[i], ds.classes, cell) for i in primaries]
         gap = np.full((cell, GAP, 3), BACKGROUND, np.uint8)
         parts = [row_label(PIPELINES[name], cell)]

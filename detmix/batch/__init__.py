@@ -15,8 +15,11 @@ except ImportError as error:  # pragma: no cover - exercised by a subprocess tes
         "pip install 'detmix[torch]' (or install torch yourself)"
     ) from error
 
+from detmix.batch.manifold import ManifoldMixup
 from detmix.batch.mixers import CutMix, FMix, MixUp
+from detmix.batch.paired import PairedMixUp
+from detmix.batch.patchup import PatchUp
 from detmix.batch.sampling import Draw
 from detmix.batch.targets import mixed_cross_entropy
 
-__all__ = ["CutMix", "Draw", "FMix", "MixUp", "mixed_cross_entropy"]
+__all__ = ["CutMix", "Draw", "FMix", "ManifoldMixup", "MixUp", "PairedMixUp", "PatchUp", "mixed_cross_entropy"]

@@ -78,7 +78,7 @@ def _as_weight(lam: float | torch.Tensor, batch: torch.Tensor, dtype: torch.dtyp
 
 
 def mix_images(batch: torch.Tensor, index: torch.Tensor, lam: float | torch.Tensor) -> torch.Tensor:
-    """MixUp: ``lam * batch + (1 - lam) * batch[index]``, one fused ``torch.lerp`` per chunk.
+    """MixUp: ``lam * batch + (1 - lam) * batch[index]``, each output element made by one ``torch.lerp``.
 
     Args:
         batch: ``(B, ...)`` float or uint8 tensor.
@@ -101,7 +101,7 @@ def mix_images(batch: torch.Tensor, index: torch.Tensor, lam: float | torch.Tens
 
     def combine_rounded(own: torch.Tensor, partner: torch.Tensor, rows: slice, out: torch.Tensor | None) -> torch.Tensor:
         mixed = torch.lerp(partner.float(), own.float(), weight[rows] if per_sample else weight).round_()
-        return mixed.to(batch.dtype) if out is None else out.copy_(mixed)
+        return out.copy_(mixed)  # uint8 never requires grad, so ``out`` is always given
 
     return _pairwise(batch, index, combine_rounded, 12)  # two float32 copies and their blend
 

@@ -4,7 +4,12 @@ Each is a callable ``mixer(images, labels) -> (mixed_images, soft_targets)``: ev
 is mixed with sample ``index[i]`` of a random permutation of the batch, and its target row is
 ``lam * y[i] + (1 - lam) * y[index[i]]``. The draw (``lam``, ``index``, and CutMix's box or
 FMix's mask) comes from the mixer's ``torch.Generator`` and is kept as ``mixer.last``. Inputs
-are never written into; outputs are new tensors with the images' dtype, device and layout.
+are never written into; outputs are new tensors with the images' shape, dtype and device.
+
+dtypes: float images are mixed in their own dtype. uint8 images stay uint8: CutMix and FMix copy
+bytes, MixUp blends a few samples at a time in float32 and rounds to nearest, so no float copy
+of the whole batch is made. Soft targets are float32 for class indices, or the dtype of given
+``(B, K)`` targets.
 
 Per-sample ``lam``: MixUp only (``per_sample=True``), where each sample's blend is independent.
 CutMix and FMix use one box or mask per batch, as their papers do.

@@ -229,8 +229,13 @@ def time_case(name: str, case: Case, repeats: int, warmup: int, clock: Callable[
         start = clock()
         case()
         times[i] = clock() - start
-    p10, median, p90 = np.percentile(times / 1e6, [10, 50, 90])
-    return Result(name, float(median), float(p10), float(p90), repeats)
+    return summarise(name, times)
+
+
+def summarise(name: str, times_ns: Sequence[float] | np.ndarray) -> Result:
+    """Median and 10th/90th percentiles, in ms, of per-call times in ns."""
+    p10, median, p90 = np.percentile(np.asarray(times_ns) / 1e6, [10, 50, 90])
+    return Result(name, float(median), float(p10), float(p90), len(times_ns))
 
 
 def ratios(results: dict[str, Result], table: Sequence[tuple[str, str, str, str, float]] = RATIOS) -> list[dict[str, Any]]:

@@ -4,8 +4,9 @@ Method (``tools/bench.py`` prints these tables after its own; this file also run
     * One process, one thread, as in ``tools/bench.py`` (``OMP_NUM_THREADS=1`` before torch is imported).
     * Each workload is one float32 batch from a seeded generator and int64 labels over 1000 classes;
       every row mixes that same batch, on the CPU, and again on CUDA when a GPU is present.
-    * Each row is run for a warm-up, then timed call by call; the table gives the median and the
-      10th/90th percentiles in ms. CPU rows count the CPU time of the calling thread
+    * Rows are timed call by call in five rounds, each round running every row in turn (one untimed
+      call, then a fifth of its calls), so a slow spell of a shared machine falls on every row alike;
+      the table gives the median and the 10th/90th percentiles in ms. CPU rows count the CPU time of the calling thread
       (``time.thread_time_ns``; torch works on that one thread here), which keeps other processes of a
       shared machine out of the figures; CUDA rows count wall time, synchronising after each call.
     * Like for like: timm's ``Mixup`` with ``mixup_alpha`` only or ``cutmix_alpha`` only,
@@ -18,6 +19,9 @@ Method (``tools/bench.py`` prints these tables after its own; this file also run
       torchvision pairs each image with its neighbour (``roll(1)``); Kornia draws ``lam`` per sample
       from U(0, 1) and, for CutMix, one box per sample.
     * The floor row is ``batch.clone()``: the least any mixer that returns a new batch must do.
+    * CPU figures include the page faults of fresh batch-sized buffers, which come and go with the
+      allocator's state (glibc maps chunks over its threshold anew): rows that hold two such buffers
+      at once (timm on a copy, torchvision) show it as a wide p10-p90 span.
     * timm, torchvision and Kornia are optional comparators, used when importable, never dependencies.
 
 Usage:
@@ -40,12 +44,14 @@ from typing import Any  # noqa: E402
 
 import torch  # noqa: E402
 
-from bench import Result, ratios, report, time_case  # noqa: E402
+from bench import Result, ratios, report, summarise  # noqa: E402
 from detmix.batch import CutMix, FMix, MixUp  # noqa: E402
 
 NUM_CLASSES = 1000
 DEFAULT_REPEATS = 50
 QUICK_REPEATS = 5
+#: Rows are timed in this many rounds, each running every row in turn (see :func:`time_rows`).
+ROUNDS = 5
 #: Workloads as (B, C, H, W) per device: an ImageNet-sized batch that a 2-core CPU mixes in a few ms,
 #: a CIFAR-sized one, and on a GPU the issue's 256x3x224x224.
 WORKLOADS = {"cpu": [(32, 3, 224, 224), (256, 3, 32, 32)], "cuda": [(256, 3, 224, 224)]}
@@ -134,6 +140,26 @@ def synchronised(case: Case, device: torch.device) -> Case:
     return lambda: (case(), torch.cuda.synchronize(device))
 
 
+def time_rows(cases: dict[str, Case], repeats: int, clock: Callable[[], int]) -> dict[str, Result]:
+    """Time every row ``repeats`` times, spread over :data:`ROUNDS` rounds that each run every row in turn.
+
+    Each row's calls in a round are consecutive and follow one untimed call, so each row runs in
+    its own steady state (its buffers reused), while a slow spell of a shared machine falls on
+    every row alike rather than on whichever row was running.
+    """
+    rounds = min(ROUNDS, repeats)
+    per_round = -(-repeats // rounds)
+    times: dict[str, list[int]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, case in cases.items():
+            case()
+            for _ in range(per_round):
+                start = clock()
+                case()
+                times[name].append(clock() - start)
+    return {name: summarise(name, row) for name, row in times.items()}
+
+
 def run_workload(shape: tuple[int, int, int, int], device: torch.device, repeats: int) -> tuple[dict[str, Result], list[dict[str, Any]], dict[str, str]]:
     """Time every row on one batch of ``shape`` on ``device``; return results, ratios and versions."""
     generator = torch.Generator().manual_seed(0)
@@ -145,7 +171,7 @@ def run_workload(shape: tuple[int, int, int, int], device: torch.device, repeats
     torch.manual_seed(0)  # the comparators draw from torch's and numpy's global generators
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # comparators' deprecation notices are not this table's business
-        results = {name: time_case(name, synchronised(case, device), repeats, max(2, repeats // 10), clock) for name, case in cases.items()}
+        results = time_rows({name: synchronised(case, device) for name, case in cases.items()}, repeats, clock)
     return results, ratios(results, RATIOS), versions
 
 

@@ -17,9 +17,11 @@ Method:
       dependency of detmix. Its Mosaic gets a minimal in-memory dataset and is followed by its own
       ``RandomPerspective`` with every jitter at zero, i.e. the 640x640 crop of the 1280x1280 canvas
       its training pipeline makes. Its MixUp runs alone (no pre-transform) on the same 640x480 pair.
+    * Then the batch-mixing tables of ``tools/bench_batch.py`` (MixUp and CutMix on whole torch
+      batches against timm, torchvision and Kornia), when torch is importable; ``--no-batch`` skips them.
 
 Usage:
-    python tools/bench.py [--repeats N | --quick] [--json PATH]
+    python tools/bench.py [--repeats N | --quick] [--json PATH] [--no-ultralytics] [--no-batch]
 """
 
 from __future__ import annotations
@@ -218,23 +220,28 @@ def ultralytics_cases(samples: list[Sample]) -> tuple[dict[str, Case], str | Non
     return cases, ultralytics.__version__
 
 
-def time_case(name: str, case: Case, repeats: int, warmup: int) -> Result:
-    """Call ``case`` ``warmup`` times untimed, then ``repeats`` times timed one by one."""
+def time_case(name: str, case: Case, repeats: int, warmup: int, clock: Callable[[], int] = time.perf_counter_ns) -> Result:
+    """Call ``case`` ``warmup`` times untimed, then ``repeats`` times timed one by one on ``clock`` (ns)."""
     for _ in range(warmup):
         case()
     times = np.empty(repeats)
     for i in range(repeats):
-        start = time.perf_counter_ns()
+        start = clock()
         case()
-        times[i] = time.perf_counter_ns() - start
-    p10, median, p90 = np.percentile(times / 1e6, [10, 50, 90])
-    return Result(name, float(median), float(p10), float(p90), repeats)
+        times[i] = clock() - start
+    return summarise(name, times)
 
 
-def ratios(results: dict[str, Result]) -> list[dict[str, Any]]:
-    """The ratios of :data:`RATIOS` whose rows were run, with their targets."""
+def summarise(name: str, times_ns: Sequence[float] | np.ndarray) -> Result:
+    """Median and 10th/90th percentiles, in ms, of per-call times in ns."""
+    p10, median, p90 = np.percentile(np.asarray(times_ns) / 1e6, [10, 50, 90])
+    return Result(name, float(median), float(p10), float(p90), len(times_ns))
+
+
+def ratios(results: dict[str, Result], table: Sequence[tuple[str, str, str, str, float]] = RATIOS) -> list[dict[str, Any]]:
+    """The ratios of ``table`` (:data:`RATIOS` by default) whose rows were run, with their targets."""
     rows = []
-    for label, top, bottom, op, target in RATIOS:
+    for label, top, bottom, op, target in table:
         if top in results and bottom in results:
             value = results[top].median_ms / results[bottom].median_ms
             met = value >= target if op == ">=" else value <= target
@@ -257,6 +264,16 @@ def report(results: dict[str, Result], ratio_rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def batch_tables(quick: bool) -> list[dict[str, Any]]:
+    """Print and return tools/bench_batch.py's tables (MixUp/CutMix on whole batches); none without torch."""
+    try:
+        import bench_batch  # tools/ is on sys.path when this file runs as a script
+    except ImportError as error:
+        print(f"(batch mixing tables left out: {error})")
+        return []
+    return bench_batch.run(bench_batch.QUICK_REPEATS if quick else bench_batch.DEFAULT_REPEATS)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options; ``--quick`` overrides ``--repeats``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -264,6 +281,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help=f"smoke test: {QUICK_REPEATS} timed calls per row")
     parser.add_argument("--json", metavar="PATH", help="also write the results and ratios to PATH as JSON")
     parser.add_argument("--no-ultralytics", action="store_true", help="skip the Ultralytics rows even when importable")
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch-mixing tables of tools/bench_batch.py")
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats = QUICK_REPEATS
@@ -292,9 +310,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report(results, ratio_rows))
     if ultra_version is None:
         print("(ultralytics not importable or skipped: its rows and ratios are left out)")
+    batch = [] if args.no_batch else batch_tables(args.quick)
     if args.json:
         with open(args.json, "w") as file:
-            payload = {"versions": versions, "results": [asdict(r) for r in results.values()], "ratios": ratio_rows}
+            payload = {"versions": versions, "results": [asdict(r) for r in results.values()], "ratios": ratio_rows, "batch": batch}
             json.dump(payload, file, indent=2)
     return 0
 

@@ -417,7 +417,7 @@ def test_pair_masks_needs_mask_indices_and_masks() -> None:
     with pytest.raises(ValueError, match="pair_masks: the Compose's BboxParams must declare the label field 'mask_indices', got label_fields=\\['labels'\\]"):
         detmix.pair_masks(plain(image=image, masks=[mask], bboxes=[[0, 0, 8, 8]], labels=[1]), plain)
     indexed = A.Compose([A.NoOp()], bbox_params=A.BboxParams("coco", label_fields=[detmix.MASK_INDICES]))
-    with pytest.raises(ValueError, match="pair_masks: expected a Compose result with image and masks, got keys \\['bboxes', 'image', 'mask_indices'\\]"):
+    with pytest.raises(ValueError, match="pair_masks: expected a Compose result with image, masks and the label fields \\['mask_indices'\\]; missing \\['masks'\\]"):
         detmix.pair_masks(indexed(image=image, bboxes=[[0, 0, 8, 8]], mask_indices=[0]), indexed)
     with pytest.raises(ValueError, match="pair_masks: mask_indices\\[0\\] = 4 is not the index of one of its 1 masks"):
         detmix.pair_masks(indexed(image=image, masks=[mask], bboxes=[[0, 0, 8, 8]], mask_indices=[4]), indexed)

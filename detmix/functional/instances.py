@@ -58,6 +58,8 @@ def place_instance_masks(
         # Only the source pixels the placement shows (and those the interpolation reads) matter.
         wx0, wy0, wx1, wy1 = placement.source_rect(reach) if not placement.is_empty else (0, 0, 0, 0)
         for mask in masks:
+            if interpolation != cv2.INTER_NEAREST:  # interpolate membership: 0/255 and 0/1 masks alike
+                mask = np.minimum(mask, 1)
             whole_areas[row] = cv2.countNonZero(mask) * sx * sy
             x, y, w, h = cv2.boundingRect(mask[wy0:wy1, wx0:wx1]) if wx1 > wx0 and wy1 > wy0 and whole_areas[row] else (0, 0, 0, 0)
             if w:

@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
-from albumentations.core.bbox_utils import BboxProcessor, denormalize_bboxes, filter_bboxes, normalize_bboxes
+from albumentations.core.bbox_utils import BboxProcessor, denormalize_bboxes, normalize_bboxes
 from albumentations.core.keypoints_utils import KeypointsProcessor
 from albumentations.core.transforms_interface import DualTransform
 from albumentations.core.type_definitions import (
@@ -26,6 +26,7 @@ from detmix.functional.instances import PlacedInstances
 from detmix.functional.placement import Fill
 from detmix.transforms.extras import Extra, ExtrasIntake
 from detmix.transforms.instances import MASK_INDICES, mask_index_column, masks_per_box
+from detmix.transforms.size_rules import passes_size_rules
 
 #: Tolerance for comparing visible fractions against thresholds.
 VISIBILITY_EPS = 1e-9
@@ -159,7 +160,7 @@ class MixingTransform(ExtrasIntake, DualTransform):
         ``0 .. n-1``, the positions of their masks in the output.
         """
         if instances is None:
-            return normalize_bboxes(boxes, canvas_hw)[self.box_rule(boxes, visibility, canvas_hw)].astype(dtype)
+            return normalize_bboxes(boxes, canvas_hw)[self.box_rule(boxes, visibility, canvas_hw, dtype)].astype(dtype)
         boxes = boxes.copy()
         boxes[:, :4] = instances.boxes
         kept = normalize_bboxes(boxes, canvas_hw)[instances.keep]
@@ -168,14 +169,18 @@ class MixingTransform(ExtrasIntake, DualTransform):
             kept[:, column] = np.arange(len(kept))
         return kept.astype(dtype)
 
-    def box_rule(self, boxes: np.ndarray, visibility: np.ndarray, canvas_hw: tuple[int, int]) -> np.ndarray:
-        """Which pixel ``boxes`` of the given visible fractions the rule of :meth:`keep_visible_bboxes` keeps."""
+    def box_rule(self, boxes: np.ndarray, visibility: np.ndarray, canvas_hw: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+        """Which pixel ``boxes`` of the given visible fractions the rule of :meth:`keep_visible_bboxes` keeps.
+
+        The size rules judge the boxes as they will be returned (normalized, in ``dtype``): the
+        Compose filters them by the same rules again, and must find nothing left to drop.
+        """
         processor = self.get_processor("bboxes")
         params = processor.params if isinstance(processor, BboxProcessor) else None
         threshold = max(params.min_visibility if params else 0.0, self.min_visibility)
         keep = (B.box_areas(boxes) > 0) & (visibility >= threshold - VISIBILITY_EPS)
-        if params is not None and keep.any() and _has_size_rules(params):
-            keep &= _passes_size_rules(normalize_bboxes(boxes[:, :4], canvas_hw), canvas_hw, params)
+        if params is not None and keep.any():
+            keep &= passes_size_rules(normalize_bboxes(boxes[:, :4], canvas_hw).astype(dtype), canvas_hw, params)
         return keep
 
     def _bbox_label_fields(self) -> list[str]:
@@ -229,7 +234,7 @@ class MixingTransform(ExtrasIntake, DualTransform):
         boxes, counts = B.mask_boxes(placed.masks, placed.windows)
         whole = placed.whole_areas
         visibility = np.divide(counts, whole, out=np.zeros(len(whole)), where=whole > 0)
-        return Instances(placed.masks, boxes, self.box_rule(boxes, visibility, placed.masks.shape[1:]))
+        return Instances(placed.masks, boxes, self.box_rule(boxes, visibility, placed.masks.shape[1:], data["bboxes"].dtype))
 
     def keep_visible_keypoints(self, keypoints: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """Drop hidden keypoints when the Compose's ``KeypointParams.remove_invisible`` says so."""
@@ -273,25 +278,4 @@ def checked_fill(owner: str, name: str, fill: Fill, array: np.ndarray, range_dty
         if min(values) < info.min or max(values) > info.max:
             raise ValueError(f"{owner}: {name} {fill} is outside the {dtype} range [{info.min}, {info.max}]")
     return fill
-
-
-def _has_size_rules(params: Any) -> bool:
-    return bool(params.min_area or params.min_width or params.min_height or params.max_accept_ratio is not None)
-
-
-def _passes_size_rules(normalized: np.ndarray, canvas_hw: tuple[int, int], params: Any) -> np.ndarray:
-    """Which boxes Albumentations' ``filter_bboxes`` keeps under the Compose's size rules."""
-    tagged = np.column_stack([normalized[:, :4], np.arange(len(normalized))])
-    survivors = filter_bboxes(
-        tagged,
-        {"height": canvas_hw[0], "width": canvas_hw[1]},
-        min_area=params.min_area,
-        min_width=params.min_width,
-        min_height=params.min_height,
-        max_accept_ratio=params.max_accept_ratio,
-    )
-    keep = np.zeros(len(normalized), dtype=bool)
-    if len(survivors):
-        keep[survivors[:, 4].astype(int)] = True
-    return keep
 

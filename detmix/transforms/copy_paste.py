@@ -62,6 +62,7 @@ class CopyPaste(MixingTransform):
     """
 
     extras_needed = 1
+    extra_targets = ("bboxes",)  # the extra's keypoints are never pasted, so not asked for
 
     class InitSchema(MixingInitSchema):
         scale_range: Annotated[tuple[PositiveFloat, PositiveFloat], AfterValidator(nondecreasing)]

@@ -57,9 +57,14 @@ class Extra(TypedDict):
 class ExtrasIntake:
     """The extras half of :class:`~detmix.transforms.base.MixingTransform` (a mixin).
 
+    ``extra_targets``: the annotations taken from each extra when the call has them (a mixer
+    that does not use the extras' keypoints leaves them out, and its extras need none).
+
     Relies on the transform's ``metadata_key``, ``extras_needed``, ``mask_interpolation``,
     ``py_random``, ``get_processor``, ``_additional_targets``, ``_name`` and ``_wanted()``.
     """
+
+    extra_targets: tuple[str, ...] = ("bboxes", "keypoints")
 
     def take_extras(self, data: Mapping[str, Any]) -> list[Extra]:
         """Choose ``extras_needed`` extras without replacement, validate and encode them."""
@@ -72,7 +77,7 @@ class ExtrasIntake:
             raise ValueError(f"{wanted}, got {len(items)}")
         chosen = sorted(self.py_random.sample(range(len(items)), self.extras_needed))
         extras = [self._prepare_extra(items[index], index, data) for index in chosen]
-        for target in ("bboxes", "keypoints"):
+        for target in self.extra_targets:
             self._check_columns(target, data.get(target), extras, chosen)
         return extras
 
@@ -135,9 +140,15 @@ class ExtrasIntake:
             if item.get("masks") is None:
                 raise ValueError(f"{where}: the primary has masks, so every extra needs 'masks', one uint8 mask per box (an empty list for none)")
             extra["masks"] = checked_mask_stack(item["masks"], image.shape[:2], where)
-        for target in ("bboxes", "keypoints"):
+        for target in self.extra_targets:
             if data.get(target) is not None:
                 extra[target] = self._encode(target, item, where, image)
+        masks, boxes = extra["masks"], extra["bboxes"]
+        if masks is not None and boxes is not None and MASK_INDICES not in item and len(masks) != len(boxes):
+            raise ValueError(
+                f"{where}: {len(masks)} masks for {len(boxes)} boxes; give one instance mask per box, in box order, "
+                f"or the extra's own '{MASK_INDICES}'",
+            )
         return extra
 
     @staticmethod

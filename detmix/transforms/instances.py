@@ -22,6 +22,7 @@ import numpy as np
 from albumentations.core.bbox_utils import convert_bboxes_from_albumentations, normalize_bboxes
 
 from detmix import boxes as B
+from detmix.transforms.size_rules import passes_size_rules
 
 #: The label field that binds each box to its instance mask: the mask's index in ``masks``.
 MASK_INDICES = "mask_indices"
@@ -74,6 +75,9 @@ def masks_per_box(masks: Sequence[np.ndarray], boxes: np.ndarray, index_column: 
     if bad.any():
         index = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{where}: {MASK_INDICES}[{index}] = {indices[index]:g} is not the index of one of its {len(masks)} masks")
+    values, counts = np.unique(indices, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f"{where}: {MASK_INDICES} names mask {values[counts > 1][0]:g} for more than one box; each box has a mask of its own")
     return [masks[int(i)] for i in indices]
 
 
@@ -83,27 +87,33 @@ def pair_masks(result: Mapping[str, Any], transform: A.Compose) -> dict[str, Any
     Takes the mask each surviving box names in :data:`MASK_INDICES` (the field is removed, the
     pairing now positional), refits each box to the tight extent of its mask's pixels (an
     ``Affine`` rotation or a crop leaves Albumentations' boxes looser than their objects), and
-    drops the objects whose masks have no pixel left, from the boxes, masks and every label
-    field of ``transform``'s ``BboxParams``. ``masks`` comes back as a uint8 ``(N, H, W)`` array
-    of 0/1 (nonzero is the object).
+    drops the objects whose masks have no pixel left, or whose refit boxes fail the Compose's
+    size rules (``min_area``, ``min_width``, ``min_height``, ``max_accept_ratio``), from the
+    boxes, masks and every label field of ``transform``'s ``BboxParams``. ``masks`` comes back as
+    a uint8 ``(N, H, W)`` array of 0/1 (nonzero is the object).
 
     Raises:
-        ValueError: ``transform`` has no ``BboxParams`` declaring :data:`MASK_INDICES`, or
-            ``result`` lacks ``masks`` or holds an index that names no mask.
+        ValueError: ``transform`` has no ``BboxParams`` declaring :data:`MASK_INDICES`; ``result``
+            lacks ``masks``, :data:`MASK_INDICES` or a label field, or holds an index that names
+            no mask (or one mask twice).
     """
     processor = transform.processors.get("bboxes")
     fields = list(processor.params.label_fields or []) if processor else []
     if MASK_INDICES not in fields:
         raise ValueError(f"pair_masks: the Compose's BboxParams must declare the label field '{MASK_INDICES}', got label_fields={fields}")
-    return paired_masks(result, fields, processor.params.format)
+    return paired_masks(result, fields, processor.params.format, processor.params)
 
 
-def paired_masks(result: Mapping[str, Any], label_fields: Sequence[str], bbox_format: str) -> dict[str, Any]:
+def paired_masks(result: Mapping[str, Any], label_fields: Sequence[str], bbox_format: str, size_rules: Any = None) -> dict[str, Any]:
     """:func:`pair_masks` without a Compose: ``label_fields`` (with :data:`MASK_INDICES`) and
-    ``bbox_format`` are those of the boxes in ``result`` (detmix's datasets pair samples they
-    load without a transform with it)."""
-    if "masks" not in result or "image" not in result:
-        raise ValueError(f"pair_masks: expected a Compose result with image and masks, got keys {sorted(result)}")
+    ``bbox_format`` are those of the boxes in ``result``, ``size_rules`` a ``BboxParams`` or None
+    (detmix's datasets pair samples they load without a transform with it)."""
+    missing = [key for key in ("image", "masks", *label_fields) if key not in result]
+    if missing:
+        raise ValueError(f"pair_masks: expected a Compose result with image, masks and the label fields {list(label_fields)}; missing {missing}")
+    for field in label_fields:
+        if len(result[field]) != len(result[MASK_INDICES]):
+            raise ValueError(f"pair_masks: label field '{field}' has {len(result[field])} values for {len(result[MASK_INDICES])} boxes")
     image_hw = result["image"].shape[:2]
     stack = checked_mask_stack(result["masks"], image_hw, "pair_masks")
     indices = numeric_indices(result[MASK_INDICES], "pair_masks").reshape(-1, 1)
@@ -111,11 +121,14 @@ def paired_masks(result: Mapping[str, Any], label_fields: Sequence[str], bbox_fo
     masks = np.stack(chosen) if chosen else np.zeros((0, *image_hw), np.uint8)
     np.minimum(masks, 1, out=masks)  # 0/1: Albumentations' cubic and Lanczos warps overshoot to 2
     pixel_boxes, counts = B.mask_boxes(masks)
+    normalized = normalize_bboxes(pixel_boxes, image_hw)
     keep = counts > 0
+    if size_rules is not None:  # judged as the Compose would judge the float32 boxes
+        keep &= passes_size_rules(normalized.astype(np.float32), image_hw, size_rules)
     paired = dict(result)
     del paired[MASK_INDICES]
     paired["masks"] = masks[keep]
-    normalized = normalize_bboxes(pixel_boxes[keep], image_hw)
+    normalized = normalized[keep]
     shape = {"height": image_hw[0], "width": image_hw[1]}
     converted = normalized if bbox_format == "albumentations" or not len(normalized) else convert_bboxes_from_albumentations(normalized, bbox_format, shape)
     paired["bboxes"] = converted.astype(np.float32)

@@ -56,8 +56,13 @@ class Mosaic(FillingTransform):
             "mosaic_metadata".
         p (float): probability of applying. Default: 0.5.
 
+    Instance masks (Albumentations' ``masks``, one per box; extras carry theirs under ``masks``)
+    come out one per output box, in box order, each exactly its object's visible pixels; each box
+    is then its mask's extent and the visible fraction is counted in mask pixels
+    (see :mod:`detmix.transforms.instances` for keeping them paired through a Compose).
+
     Targets:
-        image, mask, bboxes, keypoints
+        image, mask, masks, bboxes, keypoints
 
     Image types:
         uint8, float32

@@ -275,7 +275,7 @@ class YoloDetection(DetectionDataset):
             if polygon is None and self.masks == "instance":
                 problems.add(UNSEGMENTED, f"{label_file}:{number}")
         image_id = path.relative_to(self.images_dir).as_posix()
-        boxes = np.array(rows, np.float32).reshape(-1, 4)
+        boxes = np.array(rows, np.float64).reshape(-1, 4)
         kept_polygons = tuple(polygons) if any(p is not None for p in polygons) else ()
         return self.make_record(path, header, boxes, np.array(labels, np.int64), image_id, polygons=kept_polygons)
 

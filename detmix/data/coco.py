@@ -282,7 +282,7 @@ class CocoDetection(DetectionDataset):
                 problems.add(UNSEGMENTED, f"annotation {short_repr(ann['id'])}")
         if self.masks:
             self._segmentations[image_id] = tuple(segmentations)
-        return np.array(boxes, np.float32).reshape(-1, 4), np.array(labels, np.int64), kept
+        return np.array(boxes, np.float64).reshape(-1, 4), np.array(labels, np.int64), kept
 
     @property
     def pixel_keys(self) -> tuple[str, ...]:

@@ -230,7 +230,7 @@ class DetectionDataset:
             scale = np.array([image_hw[1] / file_hw[1], image_hw[0] / file_hw[0]] * 2)
             corners = np.hstack([bboxes[:, :2], bboxes[:, :2] + bboxes[:, 2:]]) * scale
             corners = np.minimum(corners, [image_hw[1], image_hw[0]] * 2)
-            bboxes = np.hstack([corners[:, :2], corners[:, 2:] - corners[:, :2]]).astype(np.float32)
+            bboxes = np.hstack([corners[:, :2], corners[:, 2:] - corners[:, :2]])
         return Record(path, image_hw, bboxes, class_labels, image_id, annotation_ids, header.orientation, file_hw, polygons)
 
     # ----- samples -----------------------------------------------------------------------------
@@ -281,7 +281,7 @@ class DetectionDataset:
         These are the boxes as annotated; with ``masks="instance"`` a sample's are refit to its masks.
         """
         record = self.records[index]
-        return {"bboxes": convert_bboxes(record.bboxes, "coco", bbox_format, record.image_hw), **self._labels(index, ())}
+        return {"bboxes": convert_bboxes(record.bboxes, "coco", bbox_format, record.image_hw, np.float64), **self._labels(index, ())}
 
     def _labels(self, index: int, label_fields: Sequence[str]) -> dict[str, Any]:
         """Class labels and image id of sample ``index``, each box's own index for :data:`MASK_INDICES`,
@@ -297,7 +297,7 @@ class DetectionDataset:
 
     def _sample(self, index: int, bbox_format: str) -> dict[str, Any]:
         record = self.records[index]
-        return {"bboxes": convert_bboxes(record.bboxes, "coco", bbox_format, record.image_hw), **self._labels(index, self._label_fields)}
+        return {"bboxes": convert_bboxes(record.bboxes, "coco", bbox_format, record.image_hw, np.float64), **self._labels(index, self._label_fields)}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not -len(self) <= index < len(self):

@@ -18,7 +18,7 @@ class Record:
 
     path: Path
     image_hw: tuple[int, int]  # upright (height, width) as loaded, what the boxes refer to
-    bboxes: np.ndarray  # (N, 4) float32 COCO [x, y, w, h] pixels, inside the image
+    bboxes: np.ndarray  # (N, 4) float64 COCO [x, y, w, h] pixels, inside the image: the annotation to float64 rounding
     class_labels: np.ndarray  # (N,) int64 contiguous class indices
     image_id: Any
     annotation_ids: tuple[Any, ...] = ()  # COCO: the ids of the annotations behind the boxes

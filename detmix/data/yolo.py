@@ -1,78 +1,29 @@
-"""YOLO-format (Ultralytics layout) detection datasets: ``images/...`` beside ``labels/...``."""
+"""YOLO-format detection datasets as Ultralytics users have them: an images folder, a dataset root or a data.yaml."""
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import albumentations as A
 import numpy as np
-import yaml
 
-from detmix.data.arguments import folder_argument, mask_mode
+from detmix.data.arguments import mask_mode
 from detmix.data.dataset import DetectionDataset, LoadingOptions
 from detmix.data.formats import MIN_BOX_SIDE, clip_xywh
 from detmix.data.headers import Header
 from detmix.data.instance_masks import UNSEGMENTED, Segmentation, yolo_segmentation
 from detmix.data.records import Record
 from detmix.data.scanning import Confinement, Problems, Skip, scan
+from detmix.data.yolo_layout import MAX_CLASSES_WITHOUT_NAMES, find_layout, read_names
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
 #: How far outside [0, 1] a normalized coordinate may stray and still count as rounding.
 ROUNDING = 1e-3
-#: Without ``names``, class ids 0..MAX_CLASSES_WITHOUT_NAMES - 1 are accepted (and ``classes`` is
-#: "0".."K-1" up to the largest id used). The bound keeps one absurd id (1e9) from building a
-#: billion names; pass ``names`` for more classes.
-MAX_CLASSES_WITHOUT_NAMES = 10_000
-
-
-def sibling_labels_dir(images_dir: Path) -> Path:
-    """Ultralytics' rule: the last ``images`` component of the path becomes ``labels``."""
-    parts = list(images_dir.parts)
-    for i in range(len(parts) - 1, -1, -1):
-        if parts[i] == "images":
-            parts[i] = "labels"
-            return Path(*parts)
-    raise ValueError(f"labels_dir: images_dir {images_dir} has no 'images' folder to find the sibling 'labels' of; pass labels_dir")
-
-
-def read_names(names: Any) -> list[str]:
-    """Class names from a list, an index -> name mapping, or the ``names`` of a data.yaml (either form)."""
-    if isinstance(names, (str, os.PathLike)):
-        path = Path(names)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            raise ValueError(f"names: cannot read class names from {path}: {error}") from error
-        listed, where = (data.get("names") if isinstance(data, dict) else None), f"{path}: "
-        if not isinstance(listed, (list, dict)):
-            raise ValueError(f"names: {path} has no 'names' list or mapping")
-    elif isinstance(names, (list, tuple, Mapping)):
-        listed, where = names, ""
-    else:
-        raise TypeError(f"names: expected a list of class names, an index -> name mapping or a data.yaml path, got {type(names).__name__} {names!r}")
-    if isinstance(listed, Mapping):
-        listed = names_in_order(listed, where)
-    if not listed:
-        raise ValueError(f"names: {where}no class names")
-    return [str(n) for n in listed]
-
-
-def names_in_order(mapping: Mapping[Any, Any], where: str = "") -> list[Any]:
-    """The values of an index -> name mapping, in index order; the indices must be 0..K-1."""
-    try:
-        indices = sorted(mapping, key=int)
-    except (TypeError, ValueError):
-        raise ValueError(f"names: {where}the mapping must have integer keys, got {list(mapping)}") from None
-    if [int(k) for k in indices] != list(range(len(indices))):
-        raise ValueError(f"names: {where}the mapping must number classes 0..{len(indices) - 1}, got {indices}")
-    return [mapping[k] for k in indices]
 
 
 def parse_row(line: str, num_classes: int | None) -> tuple[int, tuple[float, float, float, float], np.ndarray | None]:
@@ -118,57 +69,31 @@ def parse_row(line: str, num_classes: int | None) -> tuple[int, tuple[float, flo
     return int(number), (x0, y0, x1 - x0, y1 - y0), polygon
 
 
-def is_folder_entry(entry: os.DirEntry[str]) -> bool:
-    """Whether ``entry`` is a folder, symlinks followed; False when that cannot be told (a symlink loop)."""
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
-
-
-def find_images(images_dir: Path, follow_symlinks: bool, problems: Problems) -> list[Path]:
-    """The image files under ``images_dir``, sorted; each real folder is walked once (symlink loops end).
-
-    Without ``follow_symlinks`` a symlinked image or folder that resolves outside ``images_dir``
-    is a ValueError naming it. Folders that cannot be listed are reported to ``problems``.
-    """
-    confinement = Confinement(images_dir, "images_dir")
-    found: list[Path] = []
-    seen: set[tuple[int, int]] = set()
-    pending = [images_dir]
-    while pending:
-        folder = pending.pop()
-        try:
-            identity = folder.stat()
-            with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda e: e.name, reverse=True)
-        except OSError as error:
-            problems.add("folders that cannot be listed, skipped", f"{folder} ({error})")
-            continue
-        if (identity.st_dev, identity.st_ino) in seen:
-            continue
-        seen.add((identity.st_dev, identity.st_ino))
-        for entry in entries:
-            path, is_folder = Path(entry.path), is_folder_entry(entry)
-            if not is_folder and path.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            if entry.is_symlink() and not follow_symlinks:
-                confinement.refuse_outside(path, "YoloDetection: image" + (" folder" if is_folder else ""))
-            (pending if is_folder else found).append(path)
-    return sorted(found)
-
-
 class YoloDetection(DetectionDataset):
     """A YOLO-format dataset (one ``class cx cy w h`` or ``class x1 y1 ... xn yn`` row per object, normalized) feeding the mixers.
 
+    ``source`` is what an Ultralytics user has (see :mod:`detmix.data.yolo_layout` for the rules):
+
+    * an images folder (searched recursively), its labels in the sibling ``labels`` folder;
+    * a dataset root holding ``images/`` and ``labels/``: the whole of them, or with ``split``
+      the ``images/<split>`` folder and ``labels/<split>``;
+    * a data.yaml, with ``split`` one of its ``train``, ``val``, ``test`` entries (a folder, a
+      ``.txt`` list of image paths, or a list of those, relative to its ``path``); each image's
+      label file is where Ultralytics looks (the last ``images`` folder of its path replaced by
+      ``labels``), and its ``names`` (or ``nc``) are the classes unless ``names`` is passed.
+
     Samples are the same dicts as :class:`CocoDetection`'s; ``image_id`` is the image's path
-    relative to ``images_dir``. A missing label file means an image without objects. A polygon
-    row (segment labels, as Ultralytics' ``convert_coco(use_segments=True)`` and Roboflow write
-    them; a file may mix them with box rows) gives the box of its vertices' extent, and its
-    vertices are kept in ``records[i].polygons``. Malformed rows (wrong column count, non-numeric,
-    class out of range, coordinates outside [0, 1] beyond rounding, non-positive size, a polygon
-    of zero width or height) are skipped with one warning naming file and line. A class id is
-    the class index as is: ``classes[id]`` is its name.
+    relative to ``images_dir`` (the images folder, or the data.yaml's ``path``; an image a list
+    names outside it keeps its whole path). A missing label file means an image without objects.
+    A polygon row (segment labels, as Ultralytics' ``convert_coco(use_segments=True)`` and
+    Roboflow write them; a file may mix them with box rows) gives the box of its vertices'
+    extent, and its vertices are kept in ``records[i].polygons``. Malformed rows (wrong column
+    count, non-numeric, class out of range, coordinates outside [0, 1] beyond rounding,
+    non-positive size, a polygon of zero width or height) are skipped with one warning naming
+    file and line; a row repeating an earlier row of its file (the same numbers once parsed) is
+    removed with a warning, as Ultralytics does. A class id is the class index as is:
+    ``classes[id]`` is its name. Without a transform, boxes are the annotation's to float64
+    rounding.
 
     With ``masks="instance"`` each sample also carries ``masks`` (N x H x W uint8 0/1, one per
     box, in box order; each box is its mask's extent): a polygon row's polygon, a box row's box
@@ -176,51 +101,63 @@ class YoloDetection(DetectionDataset):
     when a sample needs them, never cached (see :mod:`detmix.data.instance_masks`).
 
     Args:
-        images_dir: folder of images (searched recursively, each real folder once).
-        labels_dir: folder of ``.txt`` label files mirroring ``images_dir``; default: the sibling
-            ``labels`` folder (the last ``images`` path component replaced by ``labels``).
+        source: an images folder, a dataset root (a folder holding ``images/``) or a data.yaml
+            (``.yaml`` / ``.yml``).
+        labels_dir: folder of ``.txt`` label files mirroring the images folder; default: the
+            sibling ``labels`` folder (the last ``images`` path component replaced by
+            ``labels``). Not with a data.yaml, whose images each find their own.
         names: class names, as a list, an index -> name mapping (``{0: "person", ...}``) or a
-            data.yaml path; default: ``"0"`` up to the largest id used, ids at most 9,999
-            (:data:`MAX_CLASSES_WITHOUT_NAMES`; pass names for more).
+            data.yaml path; default: a data.yaml source's ``names``, else ``"0"`` up to the
+            largest id used, ids at most 9,999 (:data:`MAX_CLASSES_WITHOUT_NAMES`; pass names
+            for more).
         transform: an ``A.Compose`` whose ``BboxParams`` declare ``label_fields=["class_labels"]``
             (``["class_labels", "mask_indices"]`` with ``masks="instance"``; its output is then
             paired with :func:`detmix.pair_masks`).
+        split: which split to read: required with a data.yaml (``"train"``, ``"val"`` or
+            ``"test"``) and with a dataset root split into ``images/<split>`` folders; refused
+            with an images folder. Default: None.
         masks: False, or ``"instance"`` for instance masks. There is no semantic map: True is
             refused. Default: False.
         **loading: ``cache_images``, ``cache_bytes``, ``extras``, ``pool_size``, ``pool_bytes``,
             ``max_size``, ``follow_symlinks``, ``max_image_pixels``, ``verbose``: loading,
             caching and feeding, as documented on :class:`~detmix.data.dataset.DetectionDataset`.
             ``follow_symlinks`` covers images, image folders and label files resolving outside
-            ``images_dir`` / ``labels_dir``.
+            the images folder they were found in and the labels folder they belong to (a list
+            file's images are read where it points).
     """
 
     def __init__(
         self,
-        images_dir: str | Path,
+        source: str | Path,
         labels_dir: str | Path | None = None,
         names: list[str] | Mapping[int, str] | str | Path | None = None,
         transform: A.Compose | None = None,
         *,
+        split: str | None = None,
         masks: Literal[False, "instance"] = False,
         **loading: Unpack[LoadingOptions],
     ) -> None:
         super().__init__(transform, mask_mode=mask_mode(masks, ("instance",), type(self).__name__), **loading)
-        self.images_dir = folder_argument(images_dir, "images_dir")
-        self.labels_dir = folder_argument(labels_dir if labels_dir is not None else sibling_labels_dir(self.images_dir), "labels_dir")
-        self._labels_confinement = Confinement(self.labels_dir, "labels_dir")
-        known = read_names(names) if names is not None else None
+        self._layout = find_layout(source, labels_dir, split)
+        self.images_dir, self.labels_dir = self._layout.images_dir, self._layout.labels_dir
+        self._confinements: dict[Path, Confinement] = {}
+        known = read_names(names) if names is not None else self._layout.names
         problems = Problems(type(self).__name__)
-        paths = find_images(self.images_dir, self.follow_symlinks, problems)
-        found = scan(self._read_files, paths, f"{type(self).__name__}: reading {self.images_dir}", self.verbose)
+        paths = self._layout.find_images(self.follow_symlinks, problems)
+        found = scan(self._read_files, paths, f"{type(self).__name__}: reading {self._layout.description}", self.verbose)
         self.records = [r for path, files in zip(paths, found) if (r := self._record(path, *files, known, problems)) is not None]
         if self.records and not any(self._label_file(r.path).is_file() for r in self.records):
-            problems.add("no label file found for any image; is labels_dir right?", str(self.labels_dir))
+            if self.labels_dir is not None:
+                problems.add("no label file found for any image; is labels_dir right?", str(self.labels_dir))
+            else:
+                rule = "looked for where Ultralytics looks: the last images folder of each path replaced by labels"
+                problems.add(f"no label file found for any image ({rule})", f"e.g. {self._label_file(self.records[0].path)}")
         problems.warn()
         top = max((int(r.class_labels.max()) for r in self.records if len(r.class_labels)), default=-1)
         self.classes = known if known is not None else [str(i) for i in range(top + 1)]
 
     def _label_file(self, image_path: Path) -> Path:
-        return self.labels_dir / image_path.relative_to(self.images_dir).with_suffix(".txt")
+        return self._layout.label_folder_and_file(image_path)[1]
 
     def _read_files(self, path: Path) -> tuple[Header | Skip, list[str] | Skip]:
         """The image's header and its label file's rows (none when missing), or why either is unusable.
@@ -230,9 +167,11 @@ class YoloDetection(DetectionDataset):
         header = self.check_image(path)
         if isinstance(header, Skip):
             return header, []
-        label_file = self._label_file(path)
+        folder, label_file = self._layout.label_folder_and_file(path)
         if not self.follow_symlinks:
-            self._labels_confinement.refuse_outside(label_file, "YoloDetection: label file")
+            argument = "labels_dir" if self.labels_dir is not None else "labels folder"
+            confinement = self._confinements.get(folder) or self._confinements.setdefault(folder, Confinement(folder, argument))
+            confinement.refuse_outside(label_file, "YoloDetection: label file")
         if not label_file.exists():
             return header, []
         try:
@@ -253,6 +192,7 @@ class YoloDetection(DetectionDataset):
         rows: list[tuple[float, float, float, float]] = []
         labels: list[int] = []
         polygons: list[np.ndarray | None] = []
+        first_line: dict[tuple[Any, ...], int] = {}  # each parsed row -> the line it was first on
         for number, line in enumerate([] if isinstance(lines, Skip) else lines, start=1):
             if not line.strip():
                 continue
@@ -260,6 +200,10 @@ class YoloDetection(DetectionDataset):
                 label, (x, y, w, h), polygon = parse_row(line, None if names is None else len(names))
             except ValueError as error:
                 problems.add("malformed label rows, skipped", f"{label_file}:{number} ({error})")
+                continue
+            first = first_line.setdefault((label, x, y, w, h, None if polygon is None else polygon.tobytes()), number)
+            if first != number:
+                problems.add("duplicate label rows (the same class and coordinates as an earlier row), removed", f"{label_file}:{number} (repeats line {first})")
                 continue
             height, width = image_hw
             clipped = clip_xywh(x * width, y * height, w * width, h * height, image_hw)
@@ -274,10 +218,9 @@ class YoloDetection(DetectionDataset):
             polygons.append(polygon)
             if polygon is None and self.masks == "instance":
                 problems.add(UNSEGMENTED, f"{label_file}:{number}")
-        image_id = path.relative_to(self.images_dir).as_posix()
-        boxes = np.array(rows, np.float32).reshape(-1, 4)
+        boxes = np.array(rows, np.float64).reshape(-1, 4)
         kept_polygons = tuple(polygons) if any(p is not None for p in polygons) else ()
-        return self.make_record(path, header, boxes, np.array(labels, np.int64), image_id, polygons=kept_polygons)
+        return self.make_record(path, header, boxes, np.array(labels, np.int64), self._layout.image_id(path), polygons=kept_polygons)
 
     def segmentations(self, index: int) -> tuple[Segmentation, ...]:
         """Each object's polygon in the upright file's pixels; None for a box row (masked by its box)."""

@@ -338,10 +338,14 @@ def test_numpy_integers_are_ints(tmp_path: Path) -> None:
 def test_images_dir_must_be_a_folder_path(tmp_path: Path) -> None:
     images_dir, ann, _ = coco_dataset(tmp_path, n_images=1)
     yolo = yolo_dataset(tmp_path / "y", n_images=1)
-    for build in (lambda d: detmix.CocoDetection(d, ann), lambda d: detmix.YoloDetection(d, labels_dir=yolo.parent)):
-        with pytest.raises(TypeError, match="images_dir: expected a folder path, got int 3"):
+    coco, yolo_source = (lambda d: detmix.CocoDetection(d, ann)), (lambda d: detmix.YoloDetection(d, labels_dir=yolo.parent))
+    for build, expected, not_a_folder in (
+        (coco, "images_dir: expected a folder path, got int 3", "images_dir: .*img0.png is not a folder"),
+        (yolo_source, "source: expected an images folder, a dataset root or a data.yaml path, got int 3", "source: .*img0.png is a file, not a folder or a data.yaml"),
+    ):
+        with pytest.raises(TypeError, match=expected):
             build(3)
-        with pytest.raises(ValueError, match="images_dir: .*img0.png is not a folder"):
+        with pytest.raises(ValueError, match=not_a_folder):
             build(images_dir / "img0.png")
 
 

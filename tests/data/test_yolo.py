@@ -78,7 +78,7 @@ def test_nested_folders_and_explicit_labels_dir(tmp_path: Path) -> None:
     ds = detmix.YoloDetection(tmp_path / "pics", labels_dir=tmp_path / "txt")
     assert ds[0]["image_id"] == "a/one.png"
     np.testing.assert_allclose(ds[0]["bboxes"], [[8, 8, 16, 16]])
-    with pytest.raises(ValueError, match="labels_dir: images_dir .*pics has no 'images' folder"):
+    with pytest.raises(ValueError, match="labels_dir: source .*pics has no 'images' folder"):
         detmix.YoloDetection(tmp_path / "pics")
 
 

@@ -10,7 +10,6 @@ import albumentations as A
 import cv2
 import numpy as np
 import pytest
-from torch.utils.data import DataLoader
 
 import detmix
 from detmix.data import dataset as dataset_module
@@ -71,7 +70,8 @@ def check_paired(sample: dict[str, Any], blended: bool) -> int:
         if not inside.any():
             continue
         pixels = image[inside].astype(int)
-        lit = pixels[:, label] >= 50 if blended else (pixels[:, label] >= 200) & (np.delete(pixels, label, axis=1).max(axis=1) <= 55)
+        # Its channel lit, the others dark: bilinear resampling dims a small object's inside towards the black background.
+        lit = pixels[:, label] >= 50 if blended else (pixels[:, label] >= 100) & (np.delete(pixels, label, axis=1).max(axis=1) <= 55)
         assert lit.mean() >= 0.9, f"class {label}'s mask covers pixels of another colour: {pixels[~lit][:5].tolist()}"
         checked += 1
     return checked
@@ -117,7 +117,8 @@ def listed(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_masks_stay_paired_in_dataloader_workers(tmp_path: Path) -> None:
     dataset = scene_dataset(tmp_path, pipeline(detmix.Mosaic(target_size=(96, 96), p=1)))
-    loader = DataLoader(dataset, batch_size=3, num_workers=2, collate_fn=listed)
+    torch = pytest.importorskip("torch")
+    loader = torch.utils.data.DataLoader(dataset, batch_size=3, num_workers=2, collate_fn=listed, generator=torch.Generator().manual_seed(0))
     samples = [sample for batch in loader for sample in batch]
     assert len(samples) == len(dataset)
     assert sum(check_paired(sample, blended=False) for sample in samples) >= 10

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from pathlib import Path
 
 import albumentations as A
@@ -29,7 +31,8 @@ def test_coco_boxes_under_the_least_side_are_named_skips(tmp_path: Path, bbox: l
     for index in range(len(dataset)):
         sample = dataset[index]
         assert len(sample["bboxes"]) == len(sample["class_labels"])
-    detmix.yolo_collate([dataset[0], dataset[1]])
+    if importlib.util.find_spec("torch"):  # the collates need torch; the skip above does not
+        detmix.yolo_collate([dataset[0], dataset[1]])
 
 
 def test_yolo_rows_under_the_least_side_are_named_skips(tmp_path: Path) -> None:

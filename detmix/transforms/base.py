@@ -5,13 +5,13 @@ Taking the extra samples from metadata is :mod:`detmix.transforms.extras`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
-from albumentations.core.bbox_utils import BboxProcessor, denormalize_bboxes, normalize_bboxes
+from albumentations.core.bbox_utils import BboxParams, BboxProcessor, denormalize_bboxes, normalize_bboxes
 from albumentations.core.keypoints_utils import KeypointsProcessor
 from albumentations.core.transforms_interface import DualTransform
 from albumentations.core.type_definitions import (
@@ -23,7 +23,7 @@ from albumentations.core.utils import DataProcessor
 
 from detmix import boxes as B
 from detmix.functional.instances import PlacedInstances
-from detmix.functional.placement import Fill
+from detmix.functional.placement import Fill, Placement, identity_placement
 from detmix.transforms.extras import Extra, ExtrasIntake
 from detmix.transforms.instances import MASK_INDICES, mask_index_column, masks_per_box
 from detmix.transforms.size_rules import passes_size_rules
@@ -45,9 +45,16 @@ class Instances(NamedTuple):
     masks: np.ndarray  # (N, H, W) uint8: one plane per candidate box, primary's first
     boxes: np.ndarray  # (N, 4) pixel xyxy: each plane's tight extent
     keep: np.ndarray  # (N,) bool: the box rule's verdict on each
+    visibility: np.ndarray  # (N,) float64: each plane's pixels over its whole object's
 
 
 _MIXING_ON: ContextVar[bool] = ContextVar("detmix_mixing_on", default=True)
+#: Key Albumentations adds to the call data under ``A.Compose(..., save_applied_params=True)``.
+APPLIED_TRANSFORMS = "applied_transforms"
+#: Set (by :mod:`detmix.transforms.dropped`) only while a call records its dropped boxes: takes
+#: each verdict of the box rule as ``(boxes, visibility, keep, canvas_hw, dtype, instances)``, the
+#: arguments of :meth:`MixingTransform.keep_visible_bboxes` and the rule's ``keep``.
+DROP_RECORDER: ContextVar[Callable[..., None] | None] = ContextVar("detmix_drop_recorder", default=None)
 
 
 @contextmanager
@@ -159,11 +166,15 @@ class MixingTransform(ExtrasIntake, DualTransform):
         is theirs, and the boxes' :data:`~detmix.transforms.instances.MASK_INDICES` count
         ``0 .. n-1``, the positions of their masks in the output.
         """
+        keep = self.box_rule(boxes, visibility, canvas_hw, dtype) if instances is None else instances.keep
+        recorder = DROP_RECORDER.get()
+        if recorder is not None:
+            recorder(boxes, visibility, keep, canvas_hw, dtype, instances)
         if instances is None:
-            return normalize_bboxes(boxes, canvas_hw)[self.box_rule(boxes, visibility, canvas_hw, dtype)].astype(dtype)
+            return normalize_bboxes(boxes, canvas_hw)[keep].astype(dtype)
         boxes = boxes.copy()
         boxes[:, :4] = instances.boxes
-        kept = normalize_bboxes(boxes, canvas_hw)[instances.keep]
+        kept = normalize_bboxes(boxes, canvas_hw)[keep]
         column = mask_index_column(self._bbox_label_fields())
         if column is not None:
             kept[:, column] = np.arange(len(kept))
@@ -175,13 +186,26 @@ class MixingTransform(ExtrasIntake, DualTransform):
         The size rules judge the boxes as they will be returned (normalized, in ``dtype``): the
         Compose filters them by the same rules again, and must find nothing left to drop.
         """
-        processor = self.get_processor("bboxes")
-        params = processor.params if isinstance(processor, BboxProcessor) else None
-        threshold = max(params.min_visibility if params else 0.0, self.min_visibility)
-        keep = (B.box_areas(boxes) > 0) & (visibility >= threshold - VISIBILITY_EPS)
+        params = self.bbox_params()
+        keep = (B.box_areas(boxes) > 0) & (visibility >= self.visibility_threshold() - VISIBILITY_EPS)
         if params is not None and keep.any():
             keep &= passes_size_rules(normalize_bboxes(boxes[:, :4], canvas_hw).astype(dtype), canvas_hw, params)
         return keep
+
+    def bbox_params(self) -> BboxParams | None:
+        """The Compose's ``BboxParams``, None without boxes."""
+        processor = self.get_processor("bboxes")
+        return processor.params if isinstance(processor, BboxProcessor) else None
+
+    def visibility_threshold(self) -> float:
+        """Least visible fraction of a kept box: ``max(BboxParams.min_visibility, self.min_visibility)``."""
+        params = self.bbox_params()
+        return max(params.min_visibility if params else 0.0, self.min_visibility)
+
+    def bbox_sources(self, primary: np.ndarray, params: dict[str, Any]) -> list[tuple[np.ndarray, Placement]]:
+        """Each source's boxes (normalized, encoded rows) and the placement that maps them onto the
+        output, in output row order: here the primary as it is, then the one extra at ``placement``."""
+        return [(primary, identity_placement(params["shape"][:2])), (params["extras"][0]["bboxes"], params["placement"])]
 
     def _bbox_label_fields(self) -> list[str]:
         processor = self.get_processor("bboxes")
@@ -197,8 +221,18 @@ class MixingTransform(ExtrasIntake, DualTransform):
         """As Albumentations does, but with instance ``masks`` settled first (see :class:`Instances`).
 
         The output ``masks`` hold one plane per output box, in box order (an empty list when no
-        box is left: Albumentations' transforms take no empty stack).
+        box is left: Albumentations' transforms take no empty stack). Under
+        ``A.Compose(..., save_applied_params=True)`` the boxes the rule drops are recorded in
+        ``params`` (see :mod:`detmix.transforms.dropped`).
         """
+        if APPLIED_TRANSFORMS not in kwargs:
+            return self._apply_mixed(params, *args, **kwargs)
+        from detmix.transforms.dropped import recording_drops  # only when asked: it imports this module
+
+        with recording_drops(self, params, kwargs.get("bboxes")):
+            return self._apply_mixed(params, *args, **kwargs)
+
+    def _apply_mixed(self, params: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         if kwargs.get("masks") is None:
             return super().apply_with_params(params, *args, **kwargs)
         instances = params["instances"] = self._instances(kwargs, params)
@@ -234,7 +268,7 @@ class MixingTransform(ExtrasIntake, DualTransform):
         boxes, counts = B.mask_boxes(placed.masks, placed.windows)
         whole = placed.whole_areas
         visibility = np.divide(counts, whole, out=np.zeros(len(whole)), where=whole > 0)
-        return Instances(placed.masks, boxes, self.box_rule(boxes, visibility, placed.masks.shape[1:], data["bboxes"].dtype))
+        return Instances(placed.masks, boxes, self.box_rule(boxes, visibility, placed.masks.shape[1:], data["bboxes"].dtype), visibility)
 
     def keep_visible_keypoints(self, keypoints: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """Drop hidden keypoints when the Compose's ``KeypointParams.remove_invisible`` says so."""

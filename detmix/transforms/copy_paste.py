@@ -106,6 +106,11 @@ class CopyPaste(MixingTransform):
         params["pasted"] = fcopy.occlude_pasted(placed, len(primary))
         return placed
 
+    def bbox_sources(self, primary: np.ndarray, params: dict[str, Any]) -> list[tuple[np.ndarray, Placement]]:
+        """The primary's boxes as they are, then the chosen instances' at the paste placement."""
+        other = params["extras"][0]["bboxes"]
+        return [(primary, identity_placement(params["shape"][:2])), (other[params["chosen"]], params["placement"])]
+
     def apply(self, img: np.ndarray, extras: list[Extra], placement: Placement, pasted: tuple[np.ndarray, Window], **params: Any) -> np.ndarray:
         return fcopy.paste_pixels(img, extras[0]["image"], placement, *pasted, self.interpolation)
 

@@ -129,6 +129,10 @@ class Mosaic(FillingTransform):
         sources = self.pixel_bboxes([bboxes, *(e["bboxes"] for e in extras)], [p.src_hw for p in placements])
         return self.keep_visible_bboxes(*place_all_bboxes(sources, placements), self.target_size, bboxes.dtype, params.get("instances"))
 
+    def bbox_sources(self, primary: np.ndarray, params: dict[str, Any]) -> list[tuple[np.ndarray, Placement]]:
+        """The four images' boxes, each at its quadrant's placement."""
+        return list(zip([primary, *(e["bboxes"] for e in params["extras"])], params["placements"]))
+
     def place_instances(self, sources: list[list[np.ndarray]], params: dict[str, Any]) -> PlacedInstances:
         """Each quadrant's masks, showing what the quadrant shows."""
         return place_instance_masks(sources, params["placements"], self.target_size, self.mask_interpolation)

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 import detmix
+from detmix import draw
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
@@ -155,28 +156,33 @@ def test_make_fixtures_reproduces_the_committed_files(make_fixtures: ModuleType,
             assert new.read_text(encoding="utf-8") == old.read_text(encoding="utf-8"), relative
 
 
-# ----- tools/visualize.py ---------------------------------------------------------------------------
+# ----- tools/visualize.py: a thin wrapper over `detmix show` -----------------------------------------
 
 
-#: The fixture COCO set has 5 objects without a segmentation: read with masks="instance", it says so.
-BOX_MASKS_WARNING = "ignore:.*masked by their box"
-
-
-@pytest.mark.filterwarnings(BOX_MASKS_WARNING)
 @pytest.mark.parametrize("pipeline", ["mosaic", "mixup", "cutmix", "all", "copypaste", "grid"])
 def test_visualize_writes_a_grid_for_each_pipeline(visualize: ModuleType, tmp_path: Path, pipeline: str) -> None:
     out = tmp_path / "grid.png"
     assert visualize.main(["--pipeline", pipeline, "--samples", "2", "--cell", "96", "--out", str(out)]) == 0
     grid = cv2.imread(str(out))
     rows = 5 if pipeline == "grid" else 1
-    assert grid.shape == (rows * 96 + (rows - 1) * visualize.GAP, visualize.LABEL_WIDTH + 2 * (96 + visualize.GAP), 3)
+    assert grid.shape == (rows * 96 + (rows - 1) * draw.GAP, draw.LABEL_WIDTH + 2 * (96 + draw.GAP), 3)
+
+
+def test_visualize_defaults_write_out_augmented_png(visualize: ModuleType) -> None:
+    assert visualize.DEFAULT_OUT == REPO / "out" / "augmented.png"
+    assert visualize.parse_args([]) == ["show", str(COCO_JSON), "--pipeline", "grid", "--samples", "4", "--seed", "0", "--cell", "320", "--out", str(visualize.DEFAULT_OUT)]
+
+
+def test_visualize_imports_only_public_detmix_names() -> None:
+    imports = [line for line in (REPO / "tools" / "visualize.py").read_text(encoding="utf-8").splitlines() if line.startswith(("import ", "from "))]
+    assert [line for line in imports if "detmix" in line] == ["from detmix import cli, show  # noqa: E402"]
 
 
 @pytest.mark.parametrize("dataset", ["yolo/images", "yolo"])
 def test_visualize_reads_the_yolo_fixtures(visualize: ModuleType, tmp_path: Path, dataset: str) -> None:
     out = tmp_path / "nested" / "yolo.png"
     assert visualize.main(["--dataset", str(FIXTURES / dataset), "--pipeline", "mosaic", "--samples", "2", "--cell", "64", "--out", str(out)]) == 0
-    assert cv2.imread(str(out)).shape[:2] == (64, visualize.LABEL_WIDTH + 2 * (64 + visualize.GAP))
+    assert cv2.imread(str(out)).shape[:2] == (64, draw.LABEL_WIDTH + 2 * (64 + draw.GAP))
 
 
 def test_visualize_grid_leaves_out_copypaste_without_segmentations_and_refuses_it_alone(
@@ -184,48 +190,25 @@ def test_visualize_grid_leaves_out_copypaste_without_segmentations_and_refuses_i
 ) -> None:
     out = tmp_path / "grid.png"
     assert visualize.main(["--dataset", str(YOLO_IMAGES), "--samples", "1", "--cell", "64", "--out", str(out)]) == 0
-    assert cv2.imread(str(out)).shape[0] == 4 * 64 + 3 * visualize.GAP
+    assert cv2.imread(str(out)).shape[0] == 4 * 64 + 3 * draw.GAP
     assert visualize.main(["--dataset", str(YOLO_IMAGES), "--pipeline", "copypaste", "--out", str(tmp_path / "x.png")]) == 1
     assert "needs instance masks" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
 
 
-def test_visualize_draws_each_mask_as_a_translucent_fill_inside_its_outline(visualize: ModuleType) -> None:
-    image = np.full((40, 60, 3), 200, np.uint8)
-    mask = np.zeros((40, 60), np.uint8)
-    cv2.circle(mask, (30, 20), 10, 1, -1)
-    sample = {"image": image, "bboxes": [[20, 10, 41, 31]], "class_labels": [3], "masks": mask[None]}
-    plain = visualize.draw_sample({**sample, "masks": np.zeros((1, 40, 60), np.uint8)}, ["a", "b", "c", "d"], 60)
-    drawn = visualize.draw_sample(sample, ["a", "b", "c", "d"], 60)
-    changed = (drawn != plain).any(axis=2)
-    inside = cv2.erode(mask, np.ones((7, 7), np.uint8)) > 0  # clear of outline and box; the cell shows the 40 rows at y 10 .. 50
-    colour = np.array(visualize.PALETTE[3], float)
-    expected = 200 * (1 - visualize.MASK_ALPHA) + colour * visualize.MASK_ALPHA
-    assert changed[10:50][inside].all() and np.abs(drawn[10:50][inside] - expected).max() <= 1
-    assert not changed[10:50][cv2.dilate(mask, np.ones((5, 5), np.uint8)) == 0].any()
-
-
-@pytest.mark.filterwarnings(BOX_MASKS_WARNING)
 def test_visualize_is_seeded(visualize: ModuleType, tmp_path: Path) -> None:
     args = ["--pipeline", "all", "--samples", "2", "--cell", "64", "--seed", "5"]
     assert visualize.main([*args, "--out", str(tmp_path / "a.png")]) == 0
     assert visualize.main([*args, "--out", str(tmp_path / "b.png")]) == 0
-    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
-
-
-def test_visualize_yolo_dataset_uses_yaml_names(visualize: ModuleType) -> None:
-    ds = visualize.open_dataset(YOLO_IMAGES, "yolo", visualize.build_pipeline("mixup", 0), masks=False)
-    assert ds.classes[0] == "person"
+    assert visualize.main([*args[:-1], "6", "--out", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes() != (tmp_path / "c.png").read_bytes()
 
 
 @pytest.mark.parametrize(
     "argv",
-    [["--dataset", "no/such/place"], ["--dataset", str(YOLO_IMAGES), "--format", "coco"], ["--samples", "0"]],
+    [["--dataset", "no/such/place"], ["--dataset", str(YOLO_IMAGES), "--format", "coco"], ["--dataset", str(COCO_JSON), "--format", "yolo"], ["--samples", "0"]],
 )
 def test_visualize_rejects_bad_arguments(visualize: ModuleType, tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    try:
-        status = visualize.main([*argv, "--out", str(tmp_path / "x.png")])
-    except SystemExit as stop:  # argparse's usage errors
-        status = stop.code
-    assert status != 0
+    assert visualize.main([*argv, "--out", str(tmp_path / "x.png")]) == 2
     assert not (tmp_path / "x.png").exists()
-    assert capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "error:" in err

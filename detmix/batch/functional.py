@@ -172,6 +172,9 @@ def fourier_amplitudes(image_hw: tuple[int, int], decay_power: float) -> torch.T
 
     ``f`` is each frequency's magnitude in cycles per pixel; the floor keeps the zero
     frequency finite. A larger ``decay_power`` favours low frequencies: smoother, blobbier masks.
+    Computed relative to the floor (the peak is 1): the mask's top-k does not depend on the
+    scale, and ``max(H, W) ** decay_power`` would overflow float32 for a large ``decay_power``
+    (NaN noise, and a mask of whole rows).
 
     Returns:
         ``(H, W // 2 + 1)`` float32 tensor.
@@ -180,7 +183,7 @@ def fourier_amplitudes(image_hw: tuple[int, int], decay_power: float) -> torch.T
     fy = torch.fft.fftfreq(height, dtype=torch.float64)[:, None]
     fx = torch.fft.rfftfreq(width, dtype=torch.float64)[None, :]
     frequency = torch.sqrt(fy**2 + fx**2).clamp_min(1.0 / max(height, width))
-    return frequency.pow(-decay_power).float()
+    return (frequency * max(height, width)).pow(-decay_power).float()
 
 
 def top_k_mask(noise: torch.Tensor, lam: float) -> tuple[torch.Tensor, float]:

@@ -47,7 +47,7 @@ class ManifoldMixup:
         names = [layers] if isinstance(layers, str) else layers
         if not isinstance(names, Sequence) or not names or not all(isinstance(name, str) for name in names):
             raise TypeError(f"ManifoldMixup: expected layers as a non-empty sequence of module names, got {layers!r}")
-        modules = dict(model.named_modules())
+        modules = dict(model.named_modules(remove_duplicate=False))  # a module shared under two names answers to both
         unknown = [name for name in names if name != INPUT and (name == "" or name not in modules)]
         if unknown:
             known = [name for name in modules if name][:10]

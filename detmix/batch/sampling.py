@@ -51,13 +51,19 @@ def fresh_generator() -> torch.Generator:
 def sample_beta(alpha: float, generator: torch.Generator, size: int | None = None) -> float | torch.Tensor:
     """``Beta(alpha, alpha)``: one float, or a ``(size,)`` float64 tensor on the generator's device.
 
-    Drawn as the first coordinate of a ``Dirichlet(alpha, alpha)``, the sampler behind
-    ``torch.distributions.Beta``, called directly because only this entry point takes a generator.
-    float64 keeps tiny alphas (Beta(0.1, 0.1) draws reach 1e-100) away from 0/0.
+    ``G1 / (G1 + G2)`` for two ``Gamma(alpha)`` draws, each taken in log space as
+    ``log Gamma(alpha + 1) + log(U) / alpha`` (the boost that makes small shapes exact), and
+    ``lam = sigmoid(log G1 - log G2)``. Gamma draws themselves underflow for tiny alphas
+    (Beta(1e-3, 1e-3) draws reach 1e-300): clamped to the same floor, they would make ``lam``
+    exactly 0.5 where it belongs near 0 or 1. ``torch._standard_gamma`` is the sampler behind
+    ``torch.distributions.Gamma``, called directly because it takes a generator.
     """
     count = 1 if size is None else size
-    concentration = torch.full((count, 2), float(alpha), dtype=torch.float64, device=generator.device)
-    lam = torch._sample_dirichlet(concentration, generator=generator)[:, 0]
+    device = generator.device
+    boosted = torch.full((count, 2), float(alpha) + 1.0, dtype=torch.float64, device=device)
+    uniform = torch.rand((count, 2), dtype=torch.float64, generator=generator, device=device)
+    log_gamma = torch._standard_gamma(boosted, generator=generator).log() + uniform.clamp_min(torch.finfo(torch.float64).tiny).log() / alpha
+    lam = torch.sigmoid(log_gamma[:, 0] - log_gamma[:, 1])
     return float(lam[0]) if size is None else lam
 
 

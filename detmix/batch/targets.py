@@ -111,6 +111,11 @@ def mixed_cross_entropy(
             f"mixed_cross_entropy: expected logits and soft_targets of one (B, K) shape, "
             f"got {tuple(logits.shape)} and {tuple(soft_targets.shape)}"
         )
+    if logits.device != soft_targets.device:
+        raise ValueError(
+            f"mixed_cross_entropy: logits on {logits.device} but soft_targets on {soft_targets.device} "
+            "(the mixers return targets on the labels' device: move the labels to the model's device first)"
+        )
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"mixed_cross_entropy: expected reduction 'mean', 'sum' or 'none', got {reduction!r}")
     losses = -(soft_targets * F.log_softmax(logits, dim=1)).sum(dim=1)

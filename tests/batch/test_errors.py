@@ -92,3 +92,8 @@ def test_mixed_cross_entropy_reductions() -> None:
     torch.testing.assert_close(per_sample, torch.nn.functional.cross_entropy(logits, targets, reduction="none"))
     torch.testing.assert_close(mixed_cross_entropy(logits, targets, reduction="sum"), per_sample.sum())
     torch.testing.assert_close(mixed_cross_entropy(logits, targets), per_sample.mean())
+
+
+def test_mixed_cross_entropy_names_a_device_mismatch() -> None:
+    with pytest.raises(ValueError, match="mixed_cross_entropy: logits on meta but soft_targets on cpu .*move the labels"):
+        mixed_cross_entropy(torch.zeros(2, 3, device="meta"), torch.zeros(2, 3))

@@ -123,7 +123,30 @@ def test_fourier_amplitudes_fall_with_frequency() -> None:
     amplitudes = bf.fourier_amplitudes((32, 20), 3.0)
     assert amplitudes.shape == (32, 11)
     assert amplitudes[0, 0] == amplitudes.max() and amplitudes[0, 1] > amplitudes[0, 5] > amplitudes[16, 10]
-    torch.testing.assert_close(amplitudes[1, 0], torch.tensor((1 / 32) ** -3.0))
+    torch.testing.assert_close(amplitudes[1, 0], torch.tensor(1.0))  # relative to the floor 1 / max(H, W): the peak is 1
+    torch.testing.assert_close(amplitudes[0, 5], torch.tensor(((5 / 20) * 32) ** -3.0))
+
+
+@pytest.mark.parametrize("image_hw", [(224, 224), (32, 32)])
+def test_fmix_with_a_large_decay_power_still_draws_a_blob(image_hw: tuple[int, int]) -> None:
+    """max(H, W) ** 40 overflows float32: the noise must stay finite and the mask one smooth region, not bands of rows."""
+    from detmix.batch.sampling import sample_fourier_noise
+
+    noise = sample_fourier_noise(image_hw, 40.0, torch.Generator().manual_seed(0))
+    assert torch.isfinite(noise).all() and noise.std() > 0
+    mask, _ = bf.top_k_mask(noise, 0.5)
+    changes = int((mask[1:] != mask[:-1]).sum()) + int((mask[:, 1:] != mask[:, :-1]).sum())
+    assert changes <= 4 * max(image_hw)  # one smooth region's outline, not noise or arbitrary picks
+
+
+def test_beta_with_a_tiny_alpha_lands_near_0_or_1() -> None:
+    """Beta(1e-3, 1e-3) puts about 0.4% of its mass inside (0.01, 0.99); underflowing gamma draws made lam exactly 0.5."""
+    from detmix.batch.sampling import sample_beta
+
+    lam = sample_beta(1e-3, torch.Generator().manual_seed(0), size=4000)
+    assert float(((lam > 0.01) & (lam < 0.99)).double().mean()) < 0.02
+    assert not (lam == 0.5).any()
+    assert 0.4 < float((lam > 0.5).double().mean()) < 0.6
 
 
 def test_block_keep_mask_is_the_union_of_squares_at_the_seeds() -> None:

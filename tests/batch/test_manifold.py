@@ -167,3 +167,18 @@ def test_call_errors(x: object, labels: torch.Tensor, num_classes: int | None, e
     with pytest.raises(error, match=f"ManifoldMixup: {match}"):
         ManifoldMixup(model, LAYERS)(x, labels, num_classes)
     assert hooks_left(model) == 0
+
+
+def test_a_module_shared_under_two_names_answers_to_both() -> None:
+    class Shared(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Linear(4, 4)
+            self.b = self.a  # the same module, registered twice
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.b(x)
+
+    wrapper = ManifoldMixup(Shared(), ["b"], generator=torch.Generator().manual_seed(0))
+    out, _ = wrapper(torch.rand(3, 4), torch.tensor([0, 1, 2]), num_classes=3)
+    assert wrapper.last.layer == "b" and out.shape == (3, 4)

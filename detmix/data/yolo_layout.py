@@ -12,9 +12,9 @@ Ultralytics' conventions, as its documentation and its users' datasets have them
   entries are relative to its own folder (Ultralytics reads ``./x`` so; a list file sits in
   ``path`` in every layout it documents). A split entry starting with ``../`` that does not
   exist is tried without it, as Ultralytics does for Roboflow's exports (``train: ../train/images``
-  beside the yaml). One deliberate difference: a relative ``path`` is relative to the yaml's own
-  folder, where Ultralytics tries the working directory and then its settings' datasets folder,
-  which a library has not.
+  beside the yaml). A relative ``path`` is relative to the yaml's own folder, and, when no such
+  folder exists there, to the working directory, as Ultralytics tries it (its settings' datasets
+  folder, the third place it looks, a library has not).
 
 The YAML is parsed with ``yaml.safe_load`` (plain data, nothing executed) from at most
 :data:`MAX_YAML_BYTES`; every error names the file and the key.
@@ -157,14 +157,18 @@ def load_yaml(path: Path, argument: str, what: str) -> Any:
 
 
 def dataset_root(config: dict[Any, Any], path: Path) -> Path:
-    """The data.yaml's ``path``: absolute, or relative to the yaml's folder; the yaml's folder when missing or empty."""
+    """The data.yaml's ``path``: absolute, or relative to the yaml's folder (else to the working
+    directory, when only there is it a folder); the yaml's folder when missing or empty."""
     value = config.get("path")
     if value is None or value == "":
         return Path(os.path.normpath(path.parent))
     if not isinstance(value, str):
         raise ValueError(f"{path}: 'path' must be a folder path, got {type(value).__name__} {short_repr(value)}")
     root = Path(value)
-    return Path(os.path.normpath(root if root.is_absolute() else path.parent / root))
+    if root.is_absolute():
+        return Path(os.path.normpath(root))
+    beside = Path(os.path.normpath(path.parent / root))
+    return beside if beside.is_dir() or not root.is_dir() else Path(os.path.normpath(root.absolute()))
 
 
 def split_items(config: dict[Any, Any], path: Path, split: str | None) -> list[str]:

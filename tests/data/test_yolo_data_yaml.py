@@ -62,6 +62,15 @@ def test_path_absolute_or_relative_to_the_yamls_folder(tmp_path: Path, monkeypat
     assert labels_by_id(ds) == {"images/train/t0.png": [0], "images/train/t1.png": [1], "images/train/t2.png": [2]}
 
 
+def test_a_relative_path_found_only_from_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ultralytics' common `path: datasets/foo`, run from the folder holding datasets/: not beside the yaml, so from the working directory."""
+    ultralytics_root(tmp_path / "datasets" / "foo")
+    yaml_file = data_yaml(tmp_path / "configs", "path: datasets/foo\ntrain: images/train\nval: images/val\n")
+    monkeypatch.chdir(tmp_path)
+    ds = detmix.YoloDetection(yaml_file, split="val")
+    assert ds.images_dir == tmp_path / "datasets" / "foo" and len(ds) == 2
+
+
 def test_path_of_a_wrong_kind_names_file_and_key(tmp_path: Path) -> None:
     yaml_file = data_yaml(ultralytics_root(tmp_path), "path: 3\ntrain: images/train\n")
     with pytest.raises(ValueError, match=r"data.yaml: 'path' must be a folder path, got int 3"):

@@ -141,8 +141,10 @@ def draw_sample(sample: dict[str, Any], classes: Sequence[str], size: int, dropp
 
 def dropped_outline(box: DroppedBox, image_hw: tuple[int, int]) -> tuple[float, float, float, float] | None:
     """Where :func:`draw_dropped` outlines ``box`` on an image of ``image_hw``, in its pixels: its
-    visible part, scaled when the record was made at another size (a resize after the mixer);
-    None when nothing of it was visible."""
+    visible part, scaled when the record was made at another size; None when nothing of it was
+    visible. Right only when nothing after the mixer moved pixels, at most a whole-image resize:
+    :func:`~detmix.transforms.dropped.dropped_and_moved` tells, and :func:`detmix.show.show`
+    draws only those boxes."""
     if box.bbox is None:
         return None
     scale = np.array([image_hw[1] / box.image_hw[1], image_hw[0] / box.image_hw[0]] * 2)

@@ -24,6 +24,18 @@ needs_yaml_splits = pytest.mark.skipif(not YAML_SPLITS, reason="YoloDetection ta
 CELL = 64
 
 
+def yolo_root(folder: Path, splits: dict[str, int], polygons: bool = False) -> Path:
+    """A YOLO dataset root in ``folder``: for each split ("" for none) that many fixture images, one box (or polygon) each."""
+    for split, count in splits.items():
+        for sub in ("images", "labels"):
+            (folder / sub / split).mkdir(parents=True, exist_ok=True)
+        for path in sorted(YOLO_IMAGES.iterdir())[:count]:
+            (folder / "images" / split / path.name).write_bytes(path.read_bytes())
+            row = "0 0.3 0.3 0.7 0.3 0.5 0.7" if polygons else "0 0.5 0.5 0.4 0.4"
+            (folder / "labels" / split / f"{path.stem}.txt").write_text(row + "\n")
+    return folder
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     status = cli.main(["show", *argv])
     out, err = capsys.readouterr()
@@ -56,8 +68,8 @@ def test_show_draws_a_coco_set_with_masks_and_says_so(capsys: pytest.CaptureFixt
     assert status == 0
     assert_real_picture(out, grid_shape(5, 2))
     assert stdout == f"wrote {out} ({grid_shape(5, 2)[1]}x{grid_shape(5, 2)[0]}: Mosaic, MixUp, CutMix, All three, CopyPaste x 2 samples of {COCO_JSON})\n"
-    # the fixture's 5 objects without a segmentation are masked by their boxes: one line, not a traceback
-    assert stderr.startswith("detmix show: warning: CocoDetection: objects without a segmentation") and len(stderr.splitlines()) == 1
+    # the fixture's 5 objects without a segmentation are masked by their boxes: said in the command's words, once
+    assert stderr == "detmix show: warning: objects without a segmentation are drawn and mixed with their box as their mask (5): annotation 1, annotation 2, annotation 3, annotation 4, annotation 29\n"
 
 
 @pytest.mark.parametrize("data", [FIXTURES / "yolo", YOLO_IMAGES])
@@ -114,7 +126,7 @@ def test_originals_adds_a_first_row_of_the_primaries_as_loaded(capsys: pytest.Ca
     both = assert_real_picture(tmp_path / "both.png", grid_shape(2, 2))
     np.testing.assert_array_equal(both[CELL + draw.GAP :], cv2.imread(str(tmp_path / "plain.png")))  # the same augmentations below
     dataset = show.open_dataset(YOLO_IMAGES, "yolo")
-    shown = show.show(lambda masks: dataset, [("CutMix", show.build_pipeline("cutmix", 4))], 2, 4, CELL, originals=True)
+    shown = show.show(lambda masks: dataset, [("CutMix", show.build_pipeline("cutmix", 4))], 2, 4, CELL, segmented=False, originals=True)
     first = draw.draw_sample(show.open_dataset(YOLO_IMAGES, "yolo")[shown.indices[0]], dataset.classes, CELL)
     np.testing.assert_array_equal(both[:CELL, draw.LABEL_WIDTH + draw.GAP : draw.LABEL_WIDTH + draw.GAP + CELL], cv2.cvtColor(first, cv2.COLOR_RGB2BGR))
 
@@ -212,10 +224,11 @@ def test_a_pipeline_file_that_cannot_be_used_is_one_line_exit_1(capsys: pytest.C
         (["--out", "{tmp}/grid"], "--out {tmp}/grid: expected an image file name ending in .png, .jpg, .jpeg, .bmp, .webp, .tif, .tiff, got no extension"),
         (["--out", "{tmp}/grid.txt"], "got '.txt'"),
         (["--samples", "0"], "--samples must be at least 1, got 0"),
-        (["--cell", "8"], "--cell must be at least 32, got 8"),
+        (["--cell", "8"], "--cell must be from 32 to 4096, got 8"),
+        (["--cell", "4097"], "--cell must be from 32 to 4096, got 4097"),
         (["--pipeline", "blend"], "--pipeline blend: expected one of mosaic, mixup, cutmix, all, copypaste, grid, or a pipeline file"),
         (["--pipeline", "{tmp}/none.yaml"], "--pipeline {tmp}/none.yaml: no such file"),
-        (["--split", "val"], "--split val: applies to a YOLO data.yaml only"),
+        (["--split", "val"], "--split val: applies to a YOLO data.yaml or a dataset root with images/<split> folders"),
         (["--images", "{tmp}"], "--images {tmp}: applies to a COCO annotation .json only"),
         (["--originals", "--nope"], "unrecognized arguments: --nope"),
     ],
@@ -260,18 +273,26 @@ def test_writing_jpeg_prints_no_opencv_warning(capfd: pytest.CaptureFixture[str]
         assert cv2.imread(str(out)).shape == grid_shape(1, 1)
 
 
-def test_an_unwritable_out_is_one_line_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("out", ["{tmp}/file/x.png", "{tmp}/file/deeper/x.png", "{tmp}/folder.png"])
+def test_an_out_that_cannot_be_a_file_is_a_usage_error_before_any_work(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, out: str) -> None:
     (tmp_path / "file").write_text("")
-    status, _, stderr = run(capsys, str(YOLO_IMAGES), "--pipeline", "mixup", "--samples", "1", "--cell", str(CELL), "--out", str(tmp_path / "file" / "x.png"))
-    assert status == 1 and stderr.startswith("detmix show: error: ") and len(stderr.splitlines()) == 1
+    (tmp_path / "folder.png").mkdir()
+    monkeypatch.setattr(show, "look", None)  # no dataset is read
+    out = out.replace("{tmp}", str(tmp_path))
+    status, _, stderr = run(capsys, str(YOLO_IMAGES), "--out", out)
+    why = "is a folder" if out.endswith("folder.png") else f"{tmp_path / 'file'} is a file, not a folder"
+    assert (status, stderr) == (2, f"detmix show: error: --out {out}: {why}\n")
 
 
-def test_more_samples_than_images_draws_all_and_says_how_many(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    count = len(show.open_dataset(YOLO_IMAGES, "yolo"))
-    status, stdout, stderr = run(capsys, str(YOLO_IMAGES), "--pipeline", "mixup", "--samples", str(count + 5), "--cell", "32", "--out", str(tmp_path / "x.png"))
-    assert status == 0 and f"x {count} samples" in stdout
-    assert stderr == f"detmix show: the dataset has {count} images: drew {count} samples, not {count + 5}\n"
-    assert cv2.imread(str(tmp_path / "x.png")).shape == grid_shape(1, count, 32)
+@pytest.mark.parametrize("keep", [1, 2])
+def test_more_samples_than_images_draws_all_and_says_how_many(capsys: pytest.CaptureFixture[str], tmp_path: Path, keep: int) -> None:
+    data = yolo_root(tmp_path, {"": keep})
+    noun = "image" if keep == 1 else "images"
+    status, stdout, stderr = run(capsys, str(data), "--pipeline", "mixup", "--samples", "5", "--cell", "32", "--out", str(tmp_path / "x.png"))
+    samples = "1 sample" if keep == 1 else f"{keep} samples"
+    assert status == 0 and f"x {samples} of" in stdout
+    assert stderr == f"detmix show: the dataset has {keep} {noun}: drew {samples}, not 5\n"
+    assert cv2.imread(str(tmp_path / "x.png")).shape == grid_shape(1, keep, 32)
 
 
 # ----- --dropped and the drawing ------------------------------------------------------------------
@@ -347,3 +368,42 @@ def test_boxes_are_drawn_from_the_format_the_sample_names(bbox_format: str) -> N
 
     boxes = convert_bboxes_from_albumentations(normalize_bboxes(np.array([[12.0, 8, 42, 30]]), (40, 60)), bbox_format, shape) if bbox_format != "albumentations" else normalize_bboxes(np.array([[12.0, 8, 42, 30]]), (40, 60))
     np.testing.assert_array_equal(draw.draw_sample({**voc, "bboxes": boxes, "bbox_format": bbox_format}, ["a", "b"], 60), expected)
+
+
+@pytest.mark.parametrize("after", [A.HorizontalFlip(p=1.0), A.RandomCrop(400, 400, p=1.0)])
+def test_dropped_boxes_moved_after_the_mixer_are_listed_not_drawn(capsys: pytest.CaptureFixture[str], tmp_path: Path, after: A.DualTransform) -> None:
+    bbox_params = A.BboxParams(format="pascal_voc", label_fields=["class_labels"], min_visibility=0.1)
+    path = tmp_path / "moved.json"
+    A.save(A.Compose([detmix.Mosaic(target_size=(512, 512), p=1.0), after], bbox_params=bbox_params), str(path))
+    args = [str(COCO_JSON), "--pipeline", str(path), "--samples", "4", "--seed", "23", "--cell", "160"]
+    assert run(capsys, *args, "--out", str(tmp_path / "plain.png"))[0] == 0
+    status, stdout, _ = run(capsys, *args, "--dropped", "--out", str(tmp_path / "dropped.png"))
+    listed = [line for line in stdout.splitlines() if line.startswith("  moved, sample ")]
+    assert status == 0 and listed and all(line.endswith(f" (not drawn: moved by {type(after).__name__} after the mixer)") for line in listed)
+    assert f"partly visible (0 drawn dashed, {len(listed)} not drawn: moved after the mixer):" in stdout
+    assert (tmp_path / "plain.png").read_bytes() == (tmp_path / "dropped.png").read_bytes()
+
+
+def test_a_saved_albumentations_mosaic_is_named_one_line_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "theirs.json"
+    A.save(A.Compose([A.OneOf([A.Mosaic(p=1.0)])], bbox_params=A.BboxParams(format="pascal_voc", label_fields=["class_labels"])), str(path))
+    status, _, stderr = run(capsys, str(YOLO_IMAGES), "--pipeline", str(path), "--out", str(tmp_path / "x.png"))
+    assert status == 1 and "holds Albumentations' own A.Mosaic" in stderr and "detmix.Mosaic, MixUp, CutMix and CopyPaste only" in stderr
+
+
+def test_the_command_turns_off_albumentations_update_check_before_importing_it() -> None:
+    code = """if True:
+        import importlib, os, sys
+        sys.argv[0] = '/venv/bin/detmix'  # the console script
+        import detmix
+        said = [os.environ.pop('NO_ALBUMENTATIONS_UPDATE', None)]
+        sys.argv[0] = 'train.py'  # a program importing detmix
+        importlib.reload(detmix)
+        said.append(os.environ.pop('NO_ALBUMENTATIONS_UPDATE', None))
+        sys.orig_argv = [sys.executable, '-m', 'detmix', 'show']
+        importlib.reload(detmix)
+        print(said + [os.environ.get('NO_ALBUMENTATIONS_UPDATE')])
+    """
+    env = {k: v for k, v in os.environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"} | {"PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert done.stdout == "['1', None, '1']\n"

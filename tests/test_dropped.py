@@ -223,3 +223,32 @@ def test_a_dataset_sample_carries_the_record() -> None:
     dropped = [box for i in range(4) for box in detmix.dropped_boxes(ds[i])]
     assert dropped and all(isinstance(box.labels["class_labels"], int) for box in dropped)
     assert {box.rule for box in dropped} <= {"nothing visible", "min_visibility"}
+
+
+@pytest.mark.parametrize(
+    ("after", "moved_by"),
+    [
+        ([], None),
+        ([A.Resize(50, 80, p=1.0)], None),  # a whole-image resize: the outline is scaled
+        ([A.RandomBrightnessContrast(p=1.0), detmix.HSVJitter(p=1.0)], None),  # pixels only
+        ([A.HorizontalFlip(p=1.0)], "HorizontalFlip"),
+        ([A.RandomCrop(60, 60, p=1.0), A.HorizontalFlip(p=1.0)], "RandomCrop"),  # the first one that moved
+        ([A.PadIfNeeded(120, 120, p=1.0)], "PadIfNeeded"),
+        ([A.HorizontalFlip(p=0.0)], None),  # did not run
+    ],
+)
+def test_a_dropped_box_names_the_first_transform_after_its_mixer_that_moved_pixels(after: list[A.BasicTransform], moved_by: str | None) -> None:
+    bbox_params = A.BboxParams(format="pascal_voc", label_fields=["labels"], min_visibility=0.5)
+    compose = A.Compose([mosaic(), *after], bbox_params=bbox_params, seed=1, save_applied_params=True)
+    extras = mosaic_extras([[[40, 40, 60, 60]], [], []], [["gone"], [], []])  # a quarter of extra 0's box shows
+    out = compose(image=image(1), bboxes=[[60, 60, 90, 90]], labels=["kept"], mosaic_metadata=extras)
+    assert [box.labels["labels"] for box, _ in detmix.transforms.dropped.dropped_and_moved(out)] == ["gone"]
+    assert [mover for _, mover in detmix.transforms.dropped.dropped_and_moved(out)] == [moved_by]
+    assert detmix.dropped_boxes(out) == [box for box, _ in detmix.transforms.dropped.dropped_and_moved(out)]
+
+
+def test_only_a_mixer_that_keeps_the_primary_s_frame_leaves_an_earlier_drop_in_place() -> None:
+    from detmix.transforms.dropped import _may_move
+
+    assert not any(map(_may_move, ["MixUp", "CutMix", "CopyPaste", "Resize", "LongestMaxSize", "SmallestMaxSize", "ToGray"]))
+    assert all(map(_may_move, ["Mosaic", "Affine", "RandomCrop", "NoSuchTransform"]))

@@ -19,11 +19,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import albumentations as A
 import numpy as np
 from albumentations.core.bbox_utils import normalize_bboxes
+from albumentations.core.serialization import SERIALIZABLE_REGISTRY
 
 from detmix import boxes as B
 from detmix.transforms.base import APPLIED_TRANSFORMS, DROP_RECORDER, VISIBILITY_EPS, Instances
+from detmix.transforms.copy_paste import CopyPaste
+from detmix.transforms.cutmix import CutMix
+from detmix.transforms.mixup import MixUp
 from detmix.transforms.size_rules import passes_size_rules
 
 if TYPE_CHECKING:
@@ -32,6 +37,10 @@ if TYPE_CHECKING:
 #: Key of a mixer's applied params (``out["applied_transforms"]``) holding its :class:`DroppedBox` list.
 DROPPED_BBOXES = "dropped_bboxes"
 XYXY = tuple[float, float, float, float]
+#: Transforms that move no pixel of their input, or only resize all of it (which
+#: :func:`detmix.draw.dropped_outline` scales for): detmix's mixers that keep the primary's frame,
+#: and Albumentations' whole-image resizes. Any other DualTransform may move pixels.
+FRAME_KEEPING: tuple[type, ...] = (MixUp, CutMix, CopyPaste, A.Resize, A.LongestMaxSize, A.SmallestMaxSize, A.NoOp)
 
 
 @dataclass(frozen=True)
@@ -88,9 +97,34 @@ def dropped_boxes(result: Mapping[str, Any]) -> list[DroppedBox]:
         ValueError: ``result`` has no ``applied_transforms`` (the Compose was made without
             ``save_applied_params=True``).
     """
+    return [box for box, _ in dropped_and_moved(result)]
+
+
+def dropped_and_moved(result: Mapping[str, Any]) -> list[tuple[DroppedBox, str | None]]:
+    """Each box of :func:`dropped_boxes` (the same errors), with the name of the first transform after its mixer that
+    may have moved pixels (a crop, a flip, another Mosaic): its :attr:`~DroppedBox.bbox` is then
+    not where the object is on the output. None when only transforms of :data:`FRAME_KEEPING` or
+    pixel-only ones followed.
+
+    Judged from the names in ``applied_transforms`` (the transforms that ran), conservatively: a
+    name that is not a registered Albumentations transform, or that names a DualTransform outside
+    :data:`FRAME_KEEPING` (any of its namesakes), counts as moving.
+    """
     if APPLIED_TRANSFORMS not in result:
         raise ValueError(f"dropped_boxes: expected the output of A.Compose(..., save_applied_params=True), got keys {sorted(result)}")
-    return [box for _, params in result[APPLIED_TRANSFORMS] for box in params.get(DROPPED_BBOXES, ())]
+    applied = list(result[APPLIED_TRANSFORMS])
+    moved = []
+    for position, (_, params) in enumerate(applied):
+        if boxes := params.get(DROPPED_BBOXES):
+            mover = next((name for name, _ in applied[position + 1 :] if _may_move(name)), None)
+            moved += [(box, mover) for box in boxes]
+    return moved
+
+
+def _may_move(name: str) -> bool:
+    """Whether a transform whose class is called ``name`` may move pixels (see :func:`dropped_and_moved`)."""
+    classes = [cls for cls in SERIALIZABLE_REGISTRY.values() if isinstance(cls, type) and cls.__name__ == name]
+    return not classes or any(issubclass(cls, A.DualTransform) and not issubclass(cls, FRAME_KEEPING) for cls in classes)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from albumentations.core.utils import DataProcessor
 
 from detmix import boxes as B
 from detmix.functional.instances import PlacedInstances
-from detmix.functional.placement import Fill, Placement, identity_placement
+from detmix.functional.placement import Fill, Placement, identity_placement, place_all_bboxes
 from detmix.transforms.extras import Extra, ExtrasIntake
 from detmix.transforms.instances import MASK_INDICES, mask_index_column, masks_per_box
 from detmix.transforms.size_rules import passes_size_rules
@@ -175,7 +175,7 @@ class MixingTransform(ExtrasIntake, DualTransform):
         boxes = boxes.copy()
         boxes[:, :4] = instances.boxes
         kept = normalize_bboxes(boxes, canvas_hw)[keep]
-        column = mask_index_column(self._bbox_label_fields())
+        column = mask_index_column(self.bbox_label_fields())
         if column is not None:
             kept[:, column] = np.arange(len(kept))
         return kept.astype(dtype)
@@ -207,9 +207,21 @@ class MixingTransform(ExtrasIntake, DualTransform):
         output, in output row order: here the primary as it is, then the one extra at ``placement``."""
         return [(primary, identity_placement(params["shape"][:2])), (params["extras"][0]["bboxes"], params["placement"])]
 
-    def _bbox_label_fields(self) -> list[str]:
+    def placed_source_bboxes(self, primary: np.ndarray, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Every row of :meth:`bbox_sources` in output pixels, clipped to what its placement shows,
+        and each one's visible fraction (``place_all_bboxes``), in output row order."""
+        rows, placements = zip(*self.bbox_sources(primary, params))
+        return place_all_bboxes(self.pixel_bboxes(list(rows), [p.src_hw for p in placements]), placements)
+
+    def bbox_label_fields(self) -> list[str]:
+        """The label fields of the Compose's ``BboxParams``, in their column order; none without boxes."""
+        params = self.bbox_params()
+        return list(params.label_fields or []) if params else []
+
+    def bbox_label_metadata(self, field: str) -> Any | None:
+        """How Albumentations encoded label field ``field`` of the boxes this call (None before it has)."""
         processor = self.get_processor("bboxes")
-        return list(processor.params.label_fields or []) if processor else []
+        return processor.label_manager.metadata.get("bboxes", {}).get(field) if processor else None
 
     # ----- instance masks ----------------------------------------------------------------------
 
@@ -251,8 +263,8 @@ class MixingTransform(ExtrasIntake, DualTransform):
         Albumentations label-encodes a field of strings: ``["2", "10", "0"]`` would silently
         become indices 2, 1, 0.
         """
-        column = mask_index_column(self._bbox_label_fields())
-        meta = self.get_processor("bboxes").label_manager.metadata.get("bboxes", {}).get(MASK_INDICES) if column is not None else None
+        column = mask_index_column(self.bbox_label_fields())
+        meta = self.bbox_label_metadata(MASK_INDICES) if column is not None else None
         if meta is not None and not meta.is_numerical:
             raise ValueError(f"{self._name}: {MASK_INDICES} must hold integer mask indices, got {meta.input_type.__name__} of non-numbers")
         return column

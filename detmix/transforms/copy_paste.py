@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field
 
 from detmix.functional import copy_paste as fcopy
 from detmix.functional.instances import PlacedInstances, Window, place_instance_masks
-from detmix.functional.placement import Placement, identity_placement, place_all_bboxes
+from detmix.functional.placement import Placement, identity_placement
 from detmix.transforms.base import MixingTransform
 from detmix.transforms.extras import Extra
 from detmix.transforms.schema import MixingInitSchema
@@ -117,18 +117,8 @@ class CopyPaste(MixingTransform):
     def apply_to_mask(self, mask: np.ndarray, extras: list[Extra], placement: Placement, pasted: tuple[np.ndarray, Window], **params: Any) -> np.ndarray:
         return fcopy.paste_pixels(mask, extras[0]["mask"], placement, *pasted, self.mask_interpolation)
 
-    def apply_to_bboxes(
-        self,
-        bboxes: np.ndarray,
-        extras: list[Extra],
-        placement: Placement,
-        chosen: list[int],
-        shape: tuple[int, ...],
-        **params: Any,
-    ) -> np.ndarray:
-        primary, other = self.pixel_bboxes([bboxes, extras[0]["bboxes"]], [shape[:2], placement.src_hw])
-        boxes, visibility = place_all_bboxes([primary, other[chosen]], [identity_placement(shape[:2]), placement])
-        return self.keep_visible_bboxes(boxes, visibility, shape[:2], bboxes.dtype, params["instances"])
+    def apply_to_bboxes(self, bboxes: np.ndarray, **params: Any) -> np.ndarray:
+        return self.keep_visible_bboxes(*self.placed_source_bboxes(bboxes, params), params["shape"][:2], bboxes.dtype, params["instances"])
 
     def apply_to_keypoints(self, keypoints: np.ndarray, pasted: tuple[np.ndarray, Window], **params: Any) -> np.ndarray:
         if not len(keypoints):

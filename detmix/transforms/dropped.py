@@ -163,8 +163,7 @@ def _record(
     seen = B.box_areas(visible) > 0
     box_shows = B.box_areas(boxes[dropped]) > 0 if instances is not None else None  # the box, not the mask
     reasons = _reasons(transform, visible[dropped], visibility[dropped], canvas_hw, dtype, box_shows)
-    bbox_params = transform.bbox_params()
-    fields = list(bbox_params.label_fields or []) if bbox_params else []
+    fields = transform.bbox_label_fields()
     threshold = transform.visibility_threshold()
     params[DROPPED_BBOXES] += [
         DroppedBox(
@@ -262,9 +261,9 @@ def _below(fraction: float, threshold: float) -> str:
 
 def _decoded(transform: MixingTransform, field: str, encoded: float) -> Any:
     """One box's value of label field ``field``, as the caller passed it (a class name, an int ...)."""
-    manager = transform.get_processor("bboxes").label_manager
-    if field not in manager.metadata.get("bboxes", {}):
+    if transform.bbox_label_metadata(field) is None:
         return encoded
+    manager = transform.get_processor("bboxes").label_manager
     value = np.asarray(manager.restore_field("bboxes", field, np.array([[encoded]]))).ravel()[0]
     return value.item() if isinstance(value, np.generic) else value
 

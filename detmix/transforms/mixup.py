@@ -98,10 +98,10 @@ class MixUp(FillingTransform):
         """Index of ``weight_field`` counted from the end of the box columns, after validation."""
         if self.weight_field is None or data.get("bboxes") is None:
             return None
-        fields = list(self.get_processor("bboxes").params.label_fields or [])
+        fields = self.bbox_label_fields()
         if self.weight_field not in fields:
             raise ValueError(f"MixUp: weight_field '{self.weight_field}' is not among the Compose's bbox label_fields {fields}")
-        meta = self.get_processor("bboxes").label_manager.metadata.get("bboxes", {}).get(self.weight_field)
+        meta = self.bbox_label_metadata(self.weight_field)
         if meta is not None and (not meta.is_numerical or (meta.dtype is not None and meta.dtype.kind != "f")):
             raise ValueError(f"MixUp: weight_field '{self.weight_field}' must hold floats, got {meta.dtype or meta.input_type.__name__}")
         return fields.index(self.weight_field) - len(fields)

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field
 
 from detmix.functional import mosaic as fmosaic
 from detmix.functional.instances import PlacedInstances, place_instance_masks
-from detmix.functional.placement import Fill, Placement, paste_all, place_all_bboxes, place_all_keypoints
+from detmix.functional.placement import Fill, Placement, paste_all, place_all_keypoints
 from detmix.transforms.base import FillingTransform, checked_fill
 from detmix.transforms.extras import Extra
 from detmix.transforms.schema import FillValue, FillingInitSchema
@@ -125,9 +125,8 @@ class Mosaic(FillingTransform):
     def apply_to_mask(self, mask: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
         return paste_all([mask, *(e["mask"] for e in extras)], placements, self.target_size, checked_fill(self._name, "fill_mask", self.fill_mask, mask), self.mask_interpolation)
 
-    def apply_to_bboxes(self, bboxes: np.ndarray, extras: list[Extra], placements: list[Placement], **params: Any) -> np.ndarray:
-        sources = self.pixel_bboxes([bboxes, *(e["bboxes"] for e in extras)], [p.src_hw for p in placements])
-        return self.keep_visible_bboxes(*place_all_bboxes(sources, placements), self.target_size, bboxes.dtype, params.get("instances"))
+    def apply_to_bboxes(self, bboxes: np.ndarray, **params: Any) -> np.ndarray:
+        return self.keep_visible_bboxes(*self.placed_source_bboxes(bboxes, params), self.target_size, bboxes.dtype, params.get("instances"))
 
     def bbox_sources(self, primary: np.ndarray, params: dict[str, Any]) -> list[tuple[np.ndarray, Placement]]:
         """The four images' boxes, each at its quadrant's placement."""
